@@ -1,0 +1,86 @@
+"""The one Settings of docintake, read from DOCINTAKE_* variables and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of docintake; built once in the composition root and passed down as values."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DOCINTAKE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(Path("var"), description="The one folder docintake writes to.")
+    database_url: str | None = Field(
+        None, description="Accounts database URL; default: SQLite file under home."
+    )
+
+    # Outgoing mail. No smtp_host: messages are written as .eml files to home/outbox.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "Datubāzu abonēšana <pieteikumi@example.lv>"
+    staff_email: str = "staff@example.lv"
+
+    # Incoming mail.
+    intake_address: str = "pieteikumi@example.lv"
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_ssl: bool = True
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_processed_folder: str = "Processed"
+    imap_rejected_folder: str = "Rejected"
+    smtp_listen_host: str | None = None
+    smtp_listen_port: int = 2525
+    require_dmarc_pass: bool = False
+    max_attachments: int = 10
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_message_bytes: int = 25 * 1024 * 1024
+    poll_seconds: float = 5.0
+
+    # Prefect.
+    prefect_port: int = 4200
+    runner_poll_seconds: float = 2.0
+    reminder_working_days: int = 2
+    expiry_days: int = 30
+    public_url: str = Field(
+        "http://127.0.0.1:4200", description="Where staff open the Prefect UI (links in mail)."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The accounts database URL, defaulting to a SQLite file under home."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'docintake.db').resolve()}"
+
+    @property
+    def inbox_dir(self) -> Path:
+        """Drop folder for incoming `.eml` files."""
+        return self.home / "inbox"
+
+    @property
+    def messages_dir(self) -> Path:
+        """Raw messages stored by sha256."""
+        return self.home / "messages"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where outgoing mail is written when no SMTP host is set."""
+        return self.home / "outbox"
+
+    @property
+    def prefect_home(self) -> Path:
+        """The local Prefect server's data."""
+        return self.home / "prefect"

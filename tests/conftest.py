@@ -1,0 +1,89 @@
+"""Fixtures shared by every tier: a fixed 'today', and real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from handlers.db import UnitOfWork, create_all, make_engine
+
+TODAY = date(2026, 11, 25)
+PG_ADMIN_URL = os.environ.get(
+    "DOCINTAKE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def today() -> date:
+    """The fixed date the tests treat as today."""
+    return TODAY
+
+
+@pytest.fixture
+def docintake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private DOCINTAKE_HOME for the test."""
+    home = tmp_path / "var"
+    home.mkdir()
+    monkeypatch.setenv("DOCINTAKE_HOME", str(home))
+    monkeypatch.delenv("DOCINTAKE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DOCINTAKE_SMTP_HOST", raising=False)
+    return home
+
+
+def _pg_admin_engine() -> Engine:
+    return make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database on the machine's server, dropped after the test."""
+    name = f"docintake_t_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # a missing server must fail loudly, never skip
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite database file."""
+    return f"sqlite:///{tmp_path / 'books.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test on real SQLite and on real PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'books.db'}"
+    else:
+        yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine with every table created."""
+    eng = make_engine(db_url)
+    create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def uow(engine: Engine) -> UnitOfWork:
+    """A unit of work on the test database."""
+    return UnitOfWork(engine)
