@@ -1,0 +1,344 @@
+"""Checking the rows of a books file with the forms' value rules, and linking them into Books.
+
+Every problem is collected (never the first only), so a dry run can list them all. A row with
+a problem is left out of the Books returned, together with everything under it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from forms import values as v
+from handlers.books.formats import Kind, RawBooks, RawRow, read_books
+from handlers.books.records import (
+    AuthorizedPersonRecord,
+    Books,
+    ContractRecord,
+    CustomerRecord,
+    Location,
+    Problem,
+    Progress,
+    UserRecord,
+)
+from handlers.models import ContractStatus, UserRole, UserStatus
+
+Normalizer = Callable[[str], Any]
+
+
+def _choice(kind: type[enum.StrEnum], value: str) -> enum.StrEnum:
+    try:
+        return kind(value.strip().casefold())
+    except ValueError:
+        allowed = " / ".join(member.value for member in kind)
+        raise v.InvalidValue("invalid_choice", f"jābūt {allowed}", f"must be {allowed}") from None
+
+
+def _username(value: str) -> str:
+    text = value.strip()
+    if not text or any(ch.isspace() for ch in text) or len(text) > 64:
+        raise v.InvalidValue(
+            "invalid_username",
+            "jābūt līdz 64 zīmēm bez atstarpēm",
+            "must be up to 64 characters without spaces",
+        )
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How one field of a books row is labelled, normalized and whether it must be given."""
+
+    label_lv: str
+    label_en: str
+    normalize: Normalizer
+    required: bool = False
+    default: Any = None
+
+
+_text = partial(v.normalize_text, max_length=200)
+_number = partial(v.normalize_text, max_length=32)
+
+RULES: dict[Kind, dict[str, Rule]] = {
+    "customer": {
+        "reg_no": Rule("Reģistrācijas numurs", "Registration number", v.normalize_reg_no, True),
+        "name": Rule("Pasūtītāja nosaukums", "Customer name", _text, True),
+        "address": Rule("Juridiskā adrese", "Legal address", v.normalize_text),
+        "vat_no": Rule("PVN maksātāja numurs", "VAT number", v.normalize_vat_no),
+        "bank": Rule("Banka", "Bank", _text),
+        "swift": Rule("SWIFT/BIC kods", "SWIFT/BIC code", v.normalize_swift),
+        "iban": Rule("Konta numurs (IBAN)", "Account number (IBAN)", v.normalize_iban),
+    },
+    "contract": {
+        "number": Rule("Līguma numurs", "Contract number", _number, True),
+        "status": Rule(
+            "Līguma statuss",
+            "Contract status",
+            partial(_choice, ContractStatus),
+            default=ContractStatus.active,
+        ),
+        "base_fee": Rule("Abonentmaksa", "Subscription fee", v.parse_money, True),
+        "per_user_fee": Rule("Maksa par lietotāju", "Fee per user", v.parse_money, True),
+        "suspended_until": Rule("Pārtraukts līdz", "Suspended until", v.parse_date),
+    },
+    "authorized_person": {
+        "name": Rule("Pilnvarotā persona", "Authorized person", _text, True),
+        "email": Rule("E-pasts", "E-mail", v.normalize_email, True),
+    },
+    "user": {
+        "username": Rule("Lietotājvārds", "Username", _username, True),
+        "first_name": Rule("Vārds", "First name", _text, True),
+        "last_name": Rule("Uzvārds", "Surname", _text, True),
+        "personal_code": Rule("Personas kods", "Personal code", v.normalize_personal_code),
+        "position": Rule("Amats", "Position", _text),
+        "email": Rule("E-pasts", "E-mail", v.normalize_email, True),
+        "phone": Rule("Tālrunis", "Phone", v.normalize_phone),
+        "role": Rule("Loma", "Role", partial(_choice, UserRole), default=UserRole.user),
+        "status": Rule(
+            "Statuss", "Status", partial(_choice, UserStatus), default=UserStatus.active
+        ),
+        "balance": Rule(
+            "Konta atlikums",
+            "Account balance",
+            partial(v.parse_money, allow_negative=True),
+            default=Decimal("0.00"),
+        ),
+    },
+}
+PARENT_RULE: dict[str, Rule] = {
+    "reg_no": RULES["customer"]["reg_no"],
+    "contract_number": RULES["contract"]["number"],
+}
+
+
+def problem_at(where: Location, fld: str | None, code: str, lv: str, en: str) -> Problem:
+    """A problem at a row of a file."""
+    return Problem(
+        file=where.file, row=where.row, field=fld, code=code, message_lv=lv, message_en=en
+    )
+
+
+def _normalize(
+    rule: Rule, raw: Any, where: Location, fld: str, problems: list[Problem]
+) -> tuple[bool, Any]:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if rule.required:
+            problems.append(
+                problem_at(
+                    where,
+                    fld,
+                    "required",
+                    f"{rule.label_lv}: jābūt norādītam",
+                    f"{rule.label_en}: must be given",
+                )
+            )
+            return False, None
+        return True, rule.default
+    if not isinstance(raw, str):
+        problems.append(
+            problem_at(
+                where,
+                fld,
+                "not_text",
+                f"{rule.label_lv}: jābūt tekstam",
+                f"{rule.label_en}: must be text",
+            )
+        )
+        return False, None
+    try:
+        return True, rule.normalize(raw)
+    except v.InvalidValue as exc:
+        lv, en = exc.describe(rule.label_lv, rule.label_en, raw.strip())
+        problems.append(problem_at(where, fld, exc.code, lv, en))
+        return False, None
+
+
+def _check_row(row: RawRow, problems: list[Problem]) -> dict[str, Any] | None:
+    """The row's normalized values, or None when any of them is wrong (each reported)."""
+    out: dict[str, Any] = {}
+    ok = True
+    for name, rule in RULES[row.kind].items():
+        good, value = _normalize(rule, row.values.get(name), row.where, name, problems)
+        ok = ok and good
+        out[name] = value
+    if ok and row.kind == "contract":
+        ok = _contract_rules(out, row.where, problems)
+    return out if ok else None
+
+
+@dataclass(slots=True)
+class _Node:
+    """A checked row on its way into Books, collecting its children."""
+
+    values: dict[str, Any]
+    where: Location
+    children: dict[str, list[_Node]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Index:
+    """Rows of one kind by their key: the good ones, and the keys of rows that failed."""
+
+    nodes: dict[int, _Node] = field(default_factory=dict)  # by id(RawRow)
+    by_key: dict[str, _Node] = field(default_factory=dict)
+    first_seen: dict[str, Location] = field(default_factory=dict)
+    failed_keys: set[str] = field(default_factory=set)
+
+
+def validate_books(
+    raw: RawBooks, *, progress: Progress | None = None
+) -> tuple[Books, list[Problem]]:
+    """Books from raw rows, and every problem found; a row with a problem is left out."""
+    problems = list(raw.problems)
+    total = sum(len(rows) for rows in raw.rows.values())
+    done = 0
+    indexes: dict[Kind, _Index] = {kind: _Index() for kind in raw.rows}
+    key_of: dict[Kind, str] = {
+        "customer": "reg_no",
+        "contract": "number",
+        "authorized_person": "email",
+        "user": "username",
+    }
+    parent_of: dict[Kind, Kind] = {
+        "contract": "customer",
+        "authorized_person": "contract",
+        "user": "contract",
+    }
+    for kind in ("customer", "contract", "authorized_person", "user"):
+        index = indexes[kind]
+        for row in raw.rows[kind]:
+            done += 1
+            if progress is not None and done % 1000 == 0:
+                progress("checking", done, total)
+            checked = _check_row(row, problems)
+            parent: _Node | None = None
+            parent_ok = True
+            if kind != "customer":
+                parent, parent_ok = _find_parent(row, indexes[parent_of[kind]], raw, problems)
+            key_field = key_of[kind]
+            key = _key(row, key_field) if checked is None else str(checked[key_field])
+            # Authorized persons are unique per contract; the others across the whole file.
+            scope = f"{_parent_ref(row)}:{key}" if kind == "authorized_person" else key
+            if key and scope in index.first_seen:
+                first = index.first_seen[scope]
+                problems.append(
+                    problem_at(
+                        row.where,
+                        key_field,
+                        "duplicate",
+                        f'"{key}" jau ir {first.file}:{first.row}',
+                        f'"{key}" already in {first.file}:{first.row}',
+                    )
+                )
+                continue
+            if key:
+                index.first_seen[scope] = row.where
+            if checked is None or not parent_ok:
+                if key:
+                    index.failed_keys.add(key)
+                continue
+            node = _Node(values=checked, where=row.where)
+            index.nodes[id(row)] = node
+            index.by_key[key] = node
+            if parent is not None:
+                parent.children.setdefault(kind, []).append(node)
+    if progress is not None:
+        progress("checking", total, total)
+    # Listed as the file reads: by file, then row (numbers compared as numbers), then field.
+    problems.sort(key=lambda p: (p.file, [int(n) for n in re.findall(r"\d+", p.row)]))
+    customers = tuple(_customer(n) for n in indexes["customer"].nodes.values())
+    return Books(customers=customers), problems
+
+
+def _key(row: RawRow, key_field: str) -> str:
+    """The key of a row that failed, normalized if the key itself is good (for linking)."""
+    value = row.values.get(key_field)
+    if not isinstance(value, str):
+        return ""
+    good, key = _normalize(RULES[row.kind][key_field], value, row.where, key_field, [])
+    return str(key) if good and key is not None else value.strip()
+
+
+def _parent_ref(row: RawRow) -> str:
+    """Which parent a row names: its enclosing JSON object, or the CSV key as written."""
+    return str(id(row.parent)) if row.parent is not None else (row.parent_key or "")
+
+
+def _find_parent(
+    row: RawRow, parents: _Index, raw: RawBooks, problems: list[Problem]
+) -> tuple[_Node | None, bool]:
+    """The parent node of a row, and whether the row may go on (False: left out)."""
+    if row.parent is not None:  # JSON: the enclosing object, if it was good
+        node = parents.nodes.get(id(row.parent))
+        return node, node is not None
+    key_field = row.parent_key_field or ""
+    rule = PARENT_RULE[key_field]
+    good, key = _normalize(rule, row.parent_key, row.where, key_field, problems)
+    if not good:
+        return None, False
+    node = parents.by_key.get(key)
+    if node is not None:
+        return node, True
+    parent_kind: Kind = "customer" if key_field == "reg_no" else "contract"
+    # A parent that was itself reported (or whose file was unreadable) needs no second report.
+    if key not in parents.failed_keys and parent_kind not in raw.unreadable:
+        file = "customers.csv" if parent_kind == "customer" else "contracts.csv"
+        problems.append(
+            problem_at(
+                row.where,
+                key_field,
+                "unknown_parent",
+                f'{rule.label_lv}: "{key}" nav failā {file}',
+                f'{rule.label_en}: "{key}" is not in {file}',
+            )
+        )
+    return None, False
+
+
+def _customer(node: _Node) -> CustomerRecord:
+    return CustomerRecord(
+        **node.values,
+        contracts=tuple(_contract(c) for c in node.children.get("contract", [])),
+        where=node.where,
+    )
+
+
+def _contract(node: _Node) -> ContractRecord:
+    return ContractRecord(
+        **node.values,
+        authorized_persons=tuple(
+            AuthorizedPersonRecord(**p.values, where=p.where)
+            for p in node.children.get("authorized_person", [])
+        ),
+        users=tuple(UserRecord(**u.values, where=u.where) for u in node.children.get("user", [])),
+        where=node.where,
+    )
+
+
+def _contract_rules(values: dict[str, Any], where: Location, problems: list[Problem]) -> bool:
+    """Rules across a contract's fields: only a suspended contract has a suspension end."""
+    until: date | None = values["suspended_until"]
+    if until is not None and values["status"] != ContractStatus.suspended:
+        problems.append(
+            problem_at(
+                where,
+                "suspended_until",
+                "not_suspended",
+                "Pārtraukts līdz: norāda tikai pārtrauktam līgumam (status suspended)",
+                "Suspended until: only for a suspended contract (status suspended)",
+            )
+        )
+        return False
+    return True
+
+
+def load_books(path: Path, *, progress: Progress | None = None) -> tuple[Books, list[Problem]]:
+    """Read and check a books file or CSV folder; raises BooksFileError if it is neither."""
+    return validate_books(read_books(path), progress=progress)
