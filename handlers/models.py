@@ -78,6 +78,8 @@ class OutboxStatus(enum.StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"
+    # Claimed by one deliverer and being sent; a stale claim (crashed sender) is taken again.
+    sending = "sending"
 
 
 class Customer(SQLModel, table=True):
@@ -305,6 +307,7 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    claimed_at: datetime | None = None  # when a deliverer took the row (status sending/failed)
 
 
 class PasswordResetToken(SQLModel, table=True):
@@ -338,3 +341,15 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     value: int = 0
+
+
+class ImapMailboxState(SQLModel, table=True):
+    """How far the intake has read one IMAP folder: its UIDVALIDITY and the last UID taken."""
+
+    __tablename__ = "imap_mailbox_state"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(unique=True, max_length=300)  # user@host:port/folder
+    uidvalidity: int
+    last_uid: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -13,6 +13,9 @@ from sqlalchemy.engine import Engine
 
 from handlers.db import UnitOfWork, create_all, make_engine
 
+# The real SMTP server on loopback (`smtp_sink` fixture) every tier may use.
+pytest_plugins = ["tests.support.smtp_sink"]
+
 TODAY = date(2026, 11, 25)
 PG_ADMIN_URL = os.environ.get(
     "DOCINTAKE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

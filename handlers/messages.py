@@ -1,0 +1,179 @@
+"""Business-rule messages in Latvian and English, by code; the one place their wording lives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> (Latvian, English); `{name}` placeholders are filled from the failure's parameters.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "ok": ("Izpildīts.", "Done."),
+    "contract_not_found": (
+        "Līgums {contract_no} nav atrasts.",
+        "Contract {contract_no} was not found.",
+    ),
+    "contract_reg_no_mismatch": (
+        "Līgums {contract_no} nepieder uzņēmumam ar reģistrācijas numuru {reg_no}.",
+        "Contract {contract_no} does not belong to the company with registration number {reg_no}.",
+    ),
+    "contract_not_active": (
+        "Līgums {contract_no} nav aktīvs (statuss: {status}).",
+        "Contract {contract_no} is not active (status: {status}).",
+    ),
+    "contract_not_suspended": (
+        "Līgums {contract_no} nav apturēts, tāpēc to nevar atjaunot.",
+        "Contract {contract_no} is not suspended, so it cannot be resumed.",
+    ),
+    "contract_already_suspended": (
+        "Līgums {contract_no} jau ir apturēts.",
+        "Contract {contract_no} is already suspended.",
+    ),
+    "submitter_not_authorized": (
+        '"{name}" nav šī līguma pilnvarotā persona.',
+        '"{name}" is not an authorized person of this contract.',
+    ),
+    "sender_not_authorized": (
+        "Sūtītājs {sender} nav šī līguma pilnvarotā persona.",
+        "The sender {sender} is not an authorized person of this contract.",
+    ),
+    "user_not_found": (
+        'Lietotājs "{username}" nav atrasts.',
+        'User "{username}" was not found.',
+    ),
+    "user_not_in_contract": (
+        'Lietotājs "{username}" nepieder līgumam {contract_no}.',
+        'User "{username}" does not belong to contract {contract_no}.',
+    ),
+    "user_not_active": (
+        'Lietotājs "{username}" nav aktīvs.',
+        'User "{username}" is not active.',
+    ),
+    "user_name_mismatch": (
+        'Norādītais vārds "{given}" neatbilst lietotājam "{username}" ({actual}).',
+        'The name "{given}" does not match user "{username}" ({actual}).',
+    ),
+    "email_already_active": (
+        "E-pasts {email} jau pieder aktīvam šī līguma lietotājam.",
+        "The e-mail {email} already belongs to an active user of this contract.",
+    ),
+    "email_repeated": (
+        "E-pasts {email} veidlapā norādīts vairākkārt.",
+        "The e-mail {email} is given more than once in the form.",
+    ),
+    "block_all_users": (
+        "Nevar bloķēt visus aktīvos līguma lietotājus; izmantojiet līguma darbības pārtraukšanu"
+        " vai lietotāja maiņu.",
+        "Every active user of the contract cannot be blocked; use contract suspension or a"
+        " change of user instead.",
+    ),
+    "no_users": ("Nav norādīts neviens lietotājs.", "No user is given."),
+    "fee_not_higher": (
+        "Jaunā abonentmaksa {new_fee} EUR nav lielāka par pašreizējo {current_fee} EUR;"
+        " samazinājums ir līguma grozījums.",
+        "The new fee {new_fee} EUR is not higher than the current {current_fee} EUR;"
+        " a decrease is a contract amendment.",
+    ),
+    "current_fee_differs": (
+        "Norādītā pašreizējā abonentmaksa {given} EUR atšķiras no uzskaitē esošās {books} EUR.",
+        "The current fee given, {given} EUR, differs from the books' {books} EUR.",
+    ),
+    "no_details_given": (
+        "Nav norādīts neviens jauns rekvizīts.",
+        "No new company detail is given.",
+    ),
+    "date_to_before_from": (
+        "Beigu datumam jābūt pēc sākuma datuma.",
+        "The end date must be after the start date.",
+    ),
+    "wrong_password": ("Nepareiza pašreizējā parole.", "The current password is wrong."),
+    "weak_password": (
+        "Parolei jābūt vismaz {min_length} rakstzīmes garai.",
+        "The password must be at least {min_length} characters long.",
+    ),
+    "token_invalid": (
+        "Paroles atjaunošanas saite ir nederīga vai novecojusi.",
+        "The password reset link is invalid or has expired.",
+    ),
+    "reset_requested": (
+        "Ja šāds lietotājs eksistē, uz tā e-pastu ir nosūtīta paroles atjaunošanas saite.",
+        "If such a user exists, a password reset link has been sent to its e-mail.",
+    ),
+    "amount_not_positive": (
+        "Summai jābūt lielākai par nulli ar ne vairāk kā diviem cipariem aiz komata.",
+        "The amount must be above zero with at most two decimals.",
+    ),
+    "surname_change_to_staff": (
+        "Uzvārda maiņu var veikt tikai darbinieki; lūdzu, rakstiet mums.",
+        "A surname change is made by staff only; please write to us.",
+    ),
+    "nothing_to_update": ("Nav ko mainīt.", "Nothing to change."),
+    "application_not_found": (
+        "Pieteikums {application_id} nav atrasts.",
+        "Application {application_id} was not found.",
+    ),
+    "application_not_applicable": (
+        "Pieteikumu {reference} ar statusu {status} nevar izpildīt.",
+        "Application {reference} with status {status} cannot be applied.",
+    ),
+    "unknown_form_type": (
+        "Nezināms veidlapas veids: {form_type}.",
+        "Unknown form type: {form_type}.",
+    ),
+    "signed_date_old": (
+        "Iesniegums parakstīts {signed_date}, pirms vairāk nekā 60 dienām.",
+        "The application was signed on {signed_date}, more than 60 days ago.",
+    ),
+}
+
+
+def message(code: str, **params: Any) -> tuple[str, str]:
+    """The Latvian and English text of a message code, with its parameters filled in."""
+    lv, en = MESSAGES[code]
+    return lv.format(**params), en.format(**params)
+
+
+# Confirmation summaries, one per request type (what was done, for the submitter).
+MESSAGES.update(
+    {
+        "summary_user_change": (
+            "Reģistrēts jauns lietotājs {new}; lietotājs {old} bloķēts; atlikums {amount} EUR"
+            " pārcelts uz jauno kontu.",
+            "New user {new} registered; user {old} blocked; the balance of {amount} EUR moved"
+            " to the new account.",
+        ),
+        "summary_user_add": (
+            "Reģistrēti lietotāji: {usernames}. Ikmēneša rēķina summa tagad {monthly_amount} EUR.",
+            "Users registered: {usernames}. The monthly invoice amount is now"
+            " {monthly_amount} EUR.",
+        ),
+        "summary_user_block": (
+            "Lietotāji {usernames} bloķēti no {block_from}.",
+            "Users {usernames} blocked from {block_from}.",
+        ),
+        "summary_fee_increase": (
+            "Abonentmaksa {new_fee} EUR mēnesī no {effective_from}.",
+            "Subscription fee {new_fee} EUR per month from {effective_from}.",
+        ),
+        "summary_requisites_change": (
+            "Uzņēmuma rekvizīti mainīti no {effective_from}.",
+            "Company details changed from {effective_from}.",
+        ),
+        "summary_contract_suspend": (
+            "Līguma {contract_no} darbība pārtraukta no {date_from}{until_lv}.",
+            "Contract {contract_no} suspended from {date_from}{until_en}.",
+        ),
+        "summary_contract_resume": (
+            "Līguma {contract_no} darbība atjaunota; atbloķēti lietotāji: {usernames}.",
+            "Contract {contract_no} resumed; users unblocked: {usernames}.",
+        ),
+        "summary_einvoice_access": (
+            "Grāmatvedim izveidots lietotājs {username} piekļuvei e-rēķiniem.",
+            "Accountant user {username} created for access to e-invoices.",
+        ),
+    }
+)
+
+MESSAGES["invalid_value"] = ("Nederīga vērtība: {expected_lv}.", "Invalid value: {expected_en}.")
+MESSAGES["application_fields_invalid"] = (
+    "Pieteikuma lauki nav pilnīgi vai derīgi ({detail}).",
+    "The application's fields are incomplete or invalid ({detail}).",
+)

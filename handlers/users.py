@@ -1,0 +1,290 @@
+"""Users of a contract: change of user, new users, blocking, the accountant's e-invoice access."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import select
+
+from handlers.commands import AddUsers, BlockUsers, ChangeUser, GrantEinvoiceAccess, NewUser
+from handlers.credentials import unique_username
+from handlers.db import UnitOfWork
+from handlers.lookups import (
+    active_users,
+    audit,
+    balance_of,
+    confirm,
+    find_contract,
+    find_user,
+    monthly_amount,
+    row_id,
+    send_credentials,
+    snapshot,
+)
+from handlers.models import (
+    BlockReason,
+    Contract,
+    LedgerEntry,
+    User,
+    UserRole,
+    UserStatus,
+)
+from handlers.results import OperationResult, RuleViolation, run_once
+
+DEFAULT_LOGIN_URL = "https://datubazes.example.lv/login"
+USER_FIELDS = ("username", "status", "blocked_reason", "blocked_from", "email", "role")
+
+
+def normalize_email(address: str) -> str:
+    """The address stripped, with its domain in lower case."""
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local}@{domain.lower()}" if local else address.strip()
+
+
+def _check_new_emails(
+    uow: UnitOfWork, contract: Contract, people: list[NewUser], *, single_field: str | None = None
+) -> None:
+    assert contract.id is not None  # noqa: S101 (read from the database)
+    active = {u.email.casefold() for u in active_users(uow, contract.id)}
+    seen: set[str] = set()
+    for row, person in enumerate(people, start=1):
+        email = person.email.strip().casefold()
+        field = single_field or f"users[{row}].email"
+        if email in seen:
+            raise RuleViolation("email_repeated", field=field, email=person.email)
+        if email in active:
+            raise RuleViolation("email_already_active", field=field, email=person.email)
+        seen.add(email)
+
+
+def register_user(
+    uow: UnitOfWork,
+    cmd: ChangeUser | AddUsers | GrantEinvoiceAccess,
+    contract: Contract,
+    person: NewUser,
+    *,
+    role: UserRole = UserRole.user,
+) -> User:
+    """Add a user row with a readable unique username and no password yet (set at delivery)."""
+    assert contract.id is not None  # noqa: S101 (read from the database)
+    user = User(
+        contract_id=contract.id,
+        username=unique_username(uow.session, person.first_name, person.last_name),
+        first_name=person.first_name.strip(),
+        last_name=person.last_name.strip(),
+        personal_code=person.personal_code,
+        position=person.position,
+        email=normalize_email(person.email),
+        phone=person.phone,
+        role=role,
+        must_change_password=True,
+        application_id=cmd.application_id,
+    )
+    uow.session.add(user)
+    uow.session.flush()
+    audit(uow, cmd, "user.register", "user", user.id, after=snapshot(user, *USER_FIELDS))
+    send_credentials(uow, cmd, user, DEFAULT_LOGIN_URL)
+    return user
+
+
+def _block(uow: UnitOfWork, cmd: Any, user: User, reason: BlockReason, day: date) -> None:
+    before = snapshot(user, *USER_FIELDS)
+    user.status = UserStatus.blocked
+    user.blocked_reason = reason
+    user.blocked_from = day
+    uow.session.add(user)
+    audit(
+        uow, cmd, "user.block", "user", user.id, before=before, after=snapshot(user, *USER_FIELDS)
+    )
+
+
+def _user_of_contract(
+    uow: UnitOfWork, contract: Contract, username: str, field: str, *, lock: bool = False
+) -> User:
+    user = find_user(uow, username, lock=lock, field=field)
+    if user.contract_id != contract.id:
+        raise RuleViolation(
+            "user_not_in_contract", field=field, username=username, contract_no=contract.number
+        )
+    if user.status != UserStatus.active:
+        raise RuleViolation("user_not_active", field=field, username=username)
+    return user
+
+
+def _apply_change_user(cmd: ChangeUser, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    contract = find_contract(uow, cmd.contract_no)
+    old = _user_of_contract(uow, contract, cmd.old_username, "old_username", lock=True)
+    _check_new_emails(uow, contract, [cmd.new_user], single_field="new_email")
+    new = register_user(uow, cmd, contract, cmd.new_user)
+    old_id, new_id = row_id(old), row_id(new)
+    # The old row is locked (PostgreSQL), so no top-up can slip in between the sum and the move.
+    amount = balance_of(uow, old_id)
+    if amount != 0:
+        note = f"{old.username} -> {new.username}"
+        uow.session.add_all(
+            [
+                LedgerEntry(
+                    user_id=old_id,
+                    amount=-amount,
+                    kind="transfer_out",
+                    description=note,
+                    application_id=cmd.application_id,
+                    request_key=cmd.key,
+                ),
+                LedgerEntry(
+                    user_id=new_id,
+                    amount=amount,
+                    kind="transfer_in",
+                    description=note,
+                    application_id=cmd.application_id,
+                    request_key=cmd.key,
+                ),
+            ]
+        )
+        audit(
+            uow,
+            cmd,
+            "ledger.transfer",
+            "user",
+            old.id,
+            before={"from": old.username, "balance": str(amount)},
+            after={"to": new.username, "amount": str(amount)},
+        )
+    _block(uow, cmd, old, BlockReason.own, today)
+    confirm(
+        uow,
+        cmd,
+        "user_change",
+        "summary_user_change",
+        old=old.username,
+        new=new.username,
+        amount=amount,
+    )
+    return {
+        "contract_no": contract.number,
+        "old_username": old.username,
+        "new_username": new.username,
+        "moved_amount": str(amount),
+    }
+
+
+def change_user(cmd: ChangeUser, *, uow: UnitOfWork, today: date) -> OperationResult:
+    """Register the new user, move the old user's balance to it, block the old user."""
+    return run_once(uow, "change_user", cmd.key, lambda: _apply_change_user(cmd, uow, today))
+
+
+def _apply_add_users(cmd: AddUsers, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    if not cmd.users:
+        raise RuleViolation("no_users", field="users")
+    contract = find_contract(uow, cmd.contract_no)
+    before = monthly_amount(uow, contract, today)
+    _check_new_emails(uow, contract, list(cmd.users))
+    users = [register_user(uow, cmd, contract, person) for person in cmd.users]
+    after = monthly_amount(uow, contract, today)
+    audit(
+        uow,
+        cmd,
+        "contract.monthly_amount",
+        "contract",
+        contract.id,
+        before={"monthly_amount": str(before)},
+        after={"monthly_amount": str(after)},
+    )
+    names = ", ".join(u.username for u in users)
+    confirm(uow, cmd, "user_add", "summary_user_add", usernames=names, monthly_amount=after)
+    return {
+        "contract_no": contract.number,
+        "usernames": [u.username for u in users],
+        "monthly_amount": str(after),
+    }
+
+
+def add_users(cmd: AddUsers, *, uow: UnitOfWork, today: date) -> OperationResult:
+    """Register each new user with credentials; the monthly amount rises by the per-user fee."""
+    return run_once(uow, "add_users", cmd.key, lambda: _apply_add_users(cmd, uow, today))
+
+
+def _apply_block_users(cmd: BlockUsers, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    if not cmd.usernames:
+        raise RuleViolation("no_users", field="users")
+    contract = find_contract(uow, cmd.contract_no)
+    assert contract.id is not None  # noqa: S101 (read from the database)
+    users = [
+        _user_of_contract(uow, contract, name, f"users[{row}].username")
+        for row, name in enumerate(cmd.usernames, start=1)
+    ]
+    remaining = {u.id for u in active_users(uow, contract.id, role=UserRole.user)} - {
+        u.id for u in users
+    }
+    if not remaining:
+        raise RuleViolation("block_all_users", field="users")
+    before = monthly_amount(uow, contract, today)
+    day = cmd.block_from or today
+    for user in users:
+        _block(uow, cmd, user, BlockReason.own, day)
+    after = monthly_amount(uow, contract, day)
+    names = ", ".join(u.username for u in users)
+    audit(
+        uow,
+        cmd,
+        "contract.monthly_amount",
+        "contract",
+        contract.id,
+        before={"monthly_amount": str(before)},
+        after={"monthly_amount": str(after)},
+    )
+    confirm(
+        uow, cmd, "user_block", "summary_user_block", usernames=names, block_from=day.isoformat()
+    )
+    return {
+        "contract_no": contract.number,
+        "blocked": [u.username for u in users],
+        "block_from": day.isoformat(),
+        "monthly_amount": str(after),
+    }
+
+
+def block_users(cmd: BlockUsers, *, uow: UnitOfWork, today: date) -> OperationResult:
+    """Block users from a date; blocking every active user of the contract is refused."""
+    return run_once(uow, "block_users", cmd.key, lambda: _apply_block_users(cmd, uow, today))
+
+
+def _apply_grant_einvoice_access(
+    cmd: GrantEinvoiceAccess, uow: UnitOfWork, today: date
+) -> dict[str, Any]:
+    contract = find_contract(uow, cmd.contract_no)
+    assert contract.id is not None  # noqa: S101 (read from the database)
+    email = cmd.email.strip().casefold()
+    for accountant in active_users(uow, contract.id, role=UserRole.accountant):
+        if accountant.email.casefold() == email:
+            raise RuleViolation("email_already_active", field="accountant_email", email=cmd.email)
+    person = NewUser(
+        first_name=cmd.first_name, last_name=cmd.last_name, email=cmd.email, phone=cmd.phone
+    )
+    user = register_user(uow, cmd, contract, person, role=UserRole.accountant)
+    confirm(uow, cmd, "einvoice_access", "summary_einvoice_access", username=user.username)
+    return {"contract_no": contract.number, "username": user.username}
+
+
+def grant_einvoice_access(
+    cmd: GrantEinvoiceAccess, *, uow: UnitOfWork, today: date
+) -> OperationResult:
+    """Register an accountant user (invoices only) with credentials at the accountant's e-mail."""
+    return run_once(
+        uow, "grant_einvoice_access", cmd.key, lambda: _apply_grant_einvoice_access(cmd, uow, today)
+    )
+
+
+def accountant_emails(uow: UnitOfWork, contract_id: int) -> list[str]:
+    """The e-mails of the contract's active accountants (invoice notices go there too)."""
+    return [
+        u.email
+        for u in uow.session.exec(
+            select(User).where(
+                User.contract_id == contract_id,
+                User.role == UserRole.accountant,
+                User.status == UserStatus.active,
+            )
+        ).all()
+    ]

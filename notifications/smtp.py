@@ -1,0 +1,199 @@
+"""Transports: a real SMTP relay (aiosmtplib), or a folder of `.eml` files.
+
+The SMTP transport speaks STARTTLS/TLS and login and retries temporary failures with backoff;
+the folder transport is the embedded default when no SMTP host is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosmtplib
+
+from notifications.render import RenderedMail
+
+
+class Transport(Protocol):
+    """Where a built message goes; `send` raises on failure, `close` ends any connection."""
+
+    mail_from: str
+
+    async def send(self, message: EmailMessage) -> None:
+        """Deliver one message (raises on failure)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; the transport may be used again afterwards."""
+        ...
+
+
+class PermanentSendError(RuntimeError):
+    """The server refused the message for good (5xx): retrying now will not help."""
+
+
+def build_message(
+    *,
+    mail_from: str,
+    recipient: str,
+    rendered: RenderedMail,
+    cc: Sequence[str] = (),
+    attachments: Sequence[Path] = (),
+    message_id: str | None = None,
+) -> EmailMessage:
+    """A multipart e-mail: plain text and HTML alternatives, then the attached files."""
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = recipient
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "docintake.invalid"
+    message["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@{domain}>"
+    # Tells auto-responders not to answer us, so two robots never loop.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    for path in attachments:
+        mime, _ = mimetypes.guess_type(path.name)
+        maintype, _, subtype = (mime or "application/octet-stream").partition("/")
+        message.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+    return message
+
+
+@dataclass
+class SmtpTransport:
+    """Sends over one reused SMTP connection; temporary failures are retried with backoff."""
+
+    host: str
+    port: int = 587
+    starttls: bool = True
+    tls: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    mail_from: str = "pieteikumi@example.lv"
+    retries: int = 3
+    backoff_seconds: float = 0.5
+    _client: aiosmtplib.SMTP | None = field(default=None, init=False, repr=False)
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            use_tls=self.tls,
+            start_tls=self.starttls and not self.tls,
+            timeout=self.timeout,
+            username=self.username,
+            password=self.password,
+        )
+        await client.connect()
+        self._client = client
+        return client
+
+    async def send(self, message: EmailMessage) -> None:
+        """Send one message; 4xx and lost connections are retried, 5xx raise at once."""
+        attempt = 0
+        while True:
+            try:
+                client = await self._connect()
+                await client.send_message(message)
+                return
+            except aiosmtplib.SMTPResponseException as exc:
+                # A refused recipient or message: the connection itself is still fine.
+                if exc.code >= 500:
+                    raise PermanentSendError(f"{exc.code} {exc.message}") from exc
+                error: Exception = exc
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                await self.close()
+                error = exc
+            attempt += 1
+            if attempt > self.retries:
+                raise error
+            await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+
+    async def close(self) -> None:
+        """Say QUIT if connected."""
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+
+@dataclass
+class FolderTransport:
+    """Writes each message as an `.eml` file (atomically) into a folder: home/outbox."""
+
+    folder: Path
+    mail_from: str = "pieteikumi@example.lv"
+
+    async def send(self, message: EmailMessage) -> None:
+        """Write the message as `<utc time>-<random>.eml`."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        final = self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        partial = final.with_suffix(".eml.part")
+        partial.write_bytes(message.as_bytes())
+        os.replace(partial, final)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+def _setting(config: Any, name: str, default: Any) -> Any:
+    value = getattr(config, name, default) if config is not None else default
+    secret = getattr(value, "get_secret_value", None)
+    return secret() if callable(secret) else value
+
+
+def transport_from(
+    config: Any = None,
+    *,
+    host: str | None = None,
+    port: int = 587,
+    starttls: bool = True,
+    tls: bool = False,
+    username: str | None = None,
+    password: str | None = None,
+    timeout: float = 30.0,
+    mail_from: str = "pieteikumi@example.lv",
+    outbox_dir: Path | None = None,
+) -> Transport:
+    """An SMTP transport when a host is given, else a folder transport into `outbox_dir`.
+
+    Takes plain values, or any object with the same-named `smtp_*`, `mail_from`, `outbox_dir`
+    attributes (the flows' Settings) — read by name, so notifications never imports flows.
+    """
+    host = _setting(config, "smtp_host", host)
+    mail_from = _setting(config, "mail_from", mail_from)
+    if host:
+        return SmtpTransport(
+            host=host,
+            port=int(_setting(config, "smtp_port", port)),
+            starttls=bool(_setting(config, "smtp_starttls", starttls)),
+            tls=bool(_setting(config, "smtp_tls", tls)),
+            username=_setting(config, "smtp_username", username),
+            password=_setting(config, "smtp_password", password),
+            timeout=float(_setting(config, "smtp_timeout_seconds", timeout)),
+            mail_from=mail_from,
+        )
+    folder = _setting(config, "outbox_dir", outbox_dir)
+    if folder is None:
+        raise ValueError("no SMTP host and no outbox folder: nowhere to deliver")
+    return FolderTransport(folder=Path(folder), mail_from=mail_from)

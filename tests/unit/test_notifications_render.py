@@ -1,0 +1,153 @@
+"""Every e-mail template renders, Latvian first, the reference in the subject, HTML escaped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from notifications.render import TEMPLATES, UnknownTemplateError, render
+from notifications.smtp import build_message
+
+TITLES = {"form_title_lv": "Iesniegums par lietotāja maiņu", "form_title_en": "Change of user"}
+ERRORS = [
+    {
+        "field_label_lv": "Reģistrācijas numurs",
+        "field_label_en": "Registration number",
+        "message_lv": "jābūt 11 cipariem",
+        "message_en": "must be 11 digits",
+    }
+]
+CONTEXTS: dict[str, dict[str, Any]] = {
+    "receipt": {"reference": "LUR-2026-000123", "customer_name": 'SIA "Ozols"', **TITLES},
+    "form_rejected": {"reference": "LUR-2026-000123", "errors": ERRORS, **TITLES},
+    "request_rejected": {"reference": "LUR-2026-000123", "comment": "Nav paraksta", **TITLES},
+    "unknown_sender": {"from_addr": "svesais@example.com", "subject": "Pieteikums"},
+    "unsupported_attachment": {
+        "filenames": ["forma.doc"],
+        "reasons": [{"filename": "forma.doc", "message_lv": "vecs DOC", "message_en": "old DOC"}],
+    },
+    "no_form": {"forms": [{"code": "user_add", "title_lv": "Jauns lietotājs", "title_en": "New"}]},
+    "quarantined": {
+        "reference_or_message": "<abc@example.com>",
+        "from_addr": "x@example.com",
+        "reason": "zip bomb",
+    },
+    "confirmation": {
+        "reference": "LUR-2026-000123",
+        "form_type": "user_change",
+        "summary_lv": "Lietotājs nomainīts.",
+        "summary_en": "User changed.",
+        **TITLES,
+    },
+    "credentials": {
+        "username": "jberzins",
+        "first_name": "Jānis",
+        "last_name": "Bērziņš",
+        "login_url": "https://datubazes.example.lv/login",
+        "password": "Abc123defGhi4",
+    },
+    "topup_invoice": {
+        "invoice_number": "R-2026-000001",
+        "amount": "25.00",
+        "balance": "75.00",
+        "issued_on": "2026-11-25",
+        "username": "jberzins",
+        "first_name": "Jānis",
+        "last_name": "Bērziņš",
+        "customer_name": 'SIA "Ozols"',
+        "contract_no": "L-2019/0123",
+    },
+    "invoice_notice": {
+        "invoice_number": "R-2026-000001",
+        "amount": "25.00",
+        "issued_on": "2026-11-25",
+        "customer_name": 'SIA "Ozols"',
+        "contract_no": "L-2019/0123",
+    },
+    "password_reset": {
+        "username": "jberzins",
+        "first_name": "Jānis",
+        "last_name": "Bērziņš",
+        "valid_hours": 2,
+        "reset_url": "https://datubazes.example.lv/parole?token=xyz",
+    },
+    "approval_reminder": {
+        "reference": "LUR-2026-000123",
+        "waiting_days": 3,
+        "ui_url": "http://127.0.0.1:4200/runs/flow-run/1",
+        **TITLES,
+    },
+    "request_expired": {"reference": "LUR-2026-000123", **TITLES},
+}
+
+
+def test_every_template_has_a_context_here() -> None:
+    """The list of templates and the contexts tested here are the same set."""
+    assert set(CONTEXTS) == set(TEMPLATES)
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_template_renders_latvian_then_english(template: str) -> None:
+    """Subject, text and HTML render; Latvian comes before English; every value shows."""
+    mail = render(template, CONTEXTS[template])
+    assert mail.subject
+    assert "\n" not in mail.subject
+    assert mail.text.index("---") > 0
+    assert mail.html.index('lang="lv"') < mail.html.index('lang="en"')
+    reference = CONTEXTS[template].get("reference") or CONTEXTS[template].get("invoice_number")
+    if reference:
+        assert reference in mail.subject
+    for key, value in CONTEXTS[template].items():
+        # form_type is a machine code for the flows; the reader sees the titles instead.
+        if isinstance(value, str) and key != "form_type":
+            assert value in mail.text, (template, value)
+
+
+def test_form_rejected_lists_each_field_in_both_languages() -> None:
+    """The rejection names the field by its label with the Latvian and English message."""
+    mail = render("form_rejected", CONTEXTS["form_rejected"])
+    lv_part, en_part = mail.text.split("---")
+    assert "Reģistrācijas numurs: jābūt 11 cipariem" in lv_part
+    assert "Registration number: must be 11 digits" in en_part
+
+
+def test_request_rejected_shows_books_errors_when_given() -> None:
+    """A books check failure lists its errors; a plain staff rejection shows the comment only."""
+    with_errors = render("request_rejected", {**CONTEXTS["request_rejected"], "errors": ERRORS})
+    assert "must be 11 digits" in with_errors.text
+    assert "must be 11 digits" not in render("request_rejected", CONTEXTS["request_rejected"]).text
+
+
+def test_html_escapes_values_but_text_keeps_them() -> None:
+    """A company name with markup is escaped in HTML and left as typed in plain text."""
+    context = {**CONTEXTS["receipt"], "customer_name": "<script>x</script> & Co"}
+    mail = render("receipt", context)
+    assert "<script>" not in mail.html
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; Co" in mail.html
+    assert "<script>x</script> & Co" in mail.text
+
+
+def test_unknown_template_is_an_error() -> None:
+    """Asking for a template that does not exist raises UnknownTemplateError."""
+    with pytest.raises(UnknownTemplateError):
+        render("no_such_template", {})
+
+
+def test_built_message_has_text_and_html_alternatives() -> None:
+    """The message carries both parts, the subject, and an Auto-Submitted header."""
+    mail = render("receipt", CONTEXTS["receipt"])
+    message = build_message(
+        mail_from="Datubāzu abonēšana <pieteikumi@example.lv>",
+        recipient="anna@ozols.lv",
+        rendered=mail,
+        cc=["valde@ozols.lv"],
+    )
+    assert message["Subject"] == mail.subject
+    assert message["Cc"] == "valde@ozols.lv"
+    assert message["Auto-Submitted"] == "auto-generated"
+    html_part = message.get_body(preferencelist=("html",))
+    text_part = message.get_body(preferencelist=("plain",))
+    assert html_part is not None
+    assert text_part is not None
+    assert "LUR-2026-000123" in str(text_part.get_content())
