@@ -1,0 +1,41 @@
+"""What every reader produces: the document as rows of cells, and why a document was refused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One table row (cells in order) or one paragraph outside tables (a single cell).
+
+    `table` numbers the tables of the document (None for a paragraph), so that consecutive rows
+    of one table can be told from the next table. A cell's text keeps its paragraphs as lines.
+    """
+
+    cells: tuple[str, ...]
+    table: int | None = None
+
+
+class DocumentRefused(Exception):
+    """The bytes cannot be read as a form; `code` names why (FORMS.md error codes)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+
+class Reader(Protocol):
+    """A document format: recognizes its bytes and turns them into rows."""
+
+    name: str
+
+    def detect(self, filename: str, data: bytes) -> bool:
+        """True when these bytes are this reader's format."""
+        ...
+
+    def extract(self, data: bytes) -> list[Row]:
+        """The document's rows; raises DocumentRefused when it cannot or must not be read."""
+        ...

@@ -1,0 +1,186 @@
+r"""RTF → rows through striprtf, with table structure kept.
+
+striprtf flattens a table to `cell|cell|` lines and a cell's own paragraphs to separate lines,
+so a two-line label cell could not be told from two paragraphs. Before striprtf runs, the
+control words that carry structure (`\cell`, `\row`, `\intbl`, `\pard`) are replaced by or
+followed with a marker character each, and the text striprtf returns is cut back into rows and
+cells by those markers. Code pages come from `\ansicpg` and each font's `\fcharset` (striprtf
+decodes both); `\uN` escapes are Unicode. Large binary destinations (pictures, theme data) are
+cut out first: they hold no text and tokenizing them would dominate the time.
+"""
+
+from __future__ import annotations
+
+import re
+
+from striprtf.striprtf import rtf_to_text
+
+from forms.readers.base import DocumentRefused, Row
+from forms.safety import MAX_TEXT_PART_BYTES
+
+# Structure markers: ASCII control characters put into the markup as raw bytes. striprtf
+# passes a raw character straight through (one token, nothing to decode), and RTF text never
+# carries these: real control characters are written as escapes or not at all.
+_CELL, _ROW, _INTBL, _PARD = "\x1f", "\x1e", "\x1d", "\x1c"
+_MARKERS = (
+    (re.compile(rb"\\(?:nest)?cell(?![a-zA-Z])(?:-?\d+)? ?"), b"\x1f"),
+    (re.compile(rb"\\(?:nest)?row(?![a-zA-Z])(?:-?\d+)? ?"), b"\x1e"),
+    # Replacement templates: `\\\\` is one literal backslash.
+    (re.compile(rb"\\intbl(?![a-zA-Z])(?:-?\d+)? ?"), b"\\\\intbl\x1d"),
+    (re.compile(rb"\\pard(?![a-zA-Z])(?:-?\d+)? ?"), b"\\\\pard\x1c"),
+)
+_BULKY = re.compile(
+    rb"\{\\(?:\*\\)?(?:pict|shppict|nonshppict|themedata|colorschememapping|datastore|"
+    rb"latentstyles|objdata|blipuid|rsidtbl|xmlnstbl|stylesheet|listtable|listoverridetable|"
+    rb"fontemb|fontfile)"
+    rb"(?![a-zA-Z])"
+)
+_FONT_TABLE = re.compile(rb"\{\\fonttbl(?![a-zA-Z])")
+_FONT_NUMBER = re.compile(rb"\\f(\d{1,5})(?![0-9])")
+_FONT_CHARSET = re.compile(rb"\\fcharset(\d{1,3})(?![0-9])")
+_FIELD = re.compile(rb"\\field(?=\{)")
+_MARKER_BYTES = b"\x1c\x1d\x1e\x1f"
+_PIECES = re.compile("([\n\x1c-\x1f])")
+_BRACES = re.compile(rb"\\[{}\\]|[{}]")
+_CODEPAGE = re.compile(rb"\\ansicpg(\d{3,5})")
+
+
+def _mark(data: bytes) -> bytes:
+    # Stray marker bytes in the input go first. An escaped backslash becomes its hex escape,
+    # so a literal backslash followed by the letters "cell" is not taken for the control word.
+    marked = data.translate(None, _MARKER_BYTES).replace(b"\\\\", b"\\'5c")
+    for pattern, replacement in _MARKERS:
+        marked = pattern.sub(replacement, marked)
+    # striprtf rewrites HYPERLINK fields with a backtracking regex: it would glue `("url")`
+    # to a linked e-mail address, and a crafted file makes it run for minutes. A space after
+    # `\\field` (a legal control-word delimiter) keeps that regex from ever matching.
+    return _FIELD.sub(rb"\\field ", marked)
+
+
+def _group_end(data: bytes, start: int) -> int:
+    depth = 0
+    for brace in _BRACES.finditer(data, start):
+        token = brace.group(0)
+        if token == b"{":
+            depth += 1
+        elif token == b"}":
+            depth -= 1
+            if depth == 0:
+                return brace.end()
+    return len(data)
+
+
+def _canonical_font_table(data: bytes) -> bytes:
+    # striprtf reads fonts with a regex that is quadratic on a crafted font table (a 128 KB
+    # one takes 40 s). The table is rewritten to one short entry per font, found linearly;
+    # only the font number and its charset matter for decoding.
+    start = _FONT_TABLE.search(data)
+    if start is None:
+        return data
+    end = _group_end(data, start.start())
+    fonts: dict[bytes, bytes] = {}
+    for entry in data[start.start() : end].split(b";"):
+        number, charset = _FONT_NUMBER.search(entry), _FONT_CHARSET.search(entry)
+        if number and charset and len(fonts) < 1000:
+            fonts.setdefault(number.group(1), charset.group(1))
+    table = b"".join(b"{\\f%s\\fcharset%s F;}" % item for item in fonts.items())
+    return data[: start.start()] + b"{\\fonttbl" + table + b"}" + data[end:]
+
+
+def _cut_bulky(data: bytes) -> bytes:
+    pieces: list[bytes] = []
+    position = 0
+    for start in _BULKY.finditer(data):
+        if start.start() < position:
+            continue
+        end = _group_end(data, start.start())
+        pieces.append(data[position : start.start()])
+        position = end
+    pieces.append(data[position:])
+    return b"".join(pieces)
+
+
+def _rows(text: str) -> list[Row]:
+    rows: list[Row] = []
+    paragraph: list[str] = []
+    cell_lines: list[str] = []
+    cells: list[str] = []
+    in_table = False
+    table = 0
+    last_was_row = False
+
+    def flush_paragraph() -> str:
+        line = "".join(paragraph)
+        paragraph.clear()
+        return line
+
+    for piece in _PIECES.split(text):
+        if not piece:
+            continue
+        if piece == "\n":
+            line = flush_paragraph()
+            if in_table or cells:
+                cell_lines.append(line)
+            elif line.strip():
+                rows.append(Row((line,)))
+                last_was_row = False
+        elif piece == _CELL:
+            cell_lines.append(flush_paragraph())
+            cells.append("\n".join(cell_lines).strip("\n"))
+            cell_lines.clear()
+        elif piece == _ROW:
+            leftover = flush_paragraph()
+            if leftover.strip() or cell_lines:
+                cell_lines.append(leftover)
+                cells.append("\n".join(cell_lines).strip("\n"))
+                cell_lines.clear()
+            if cells:
+                if not last_was_row:
+                    table += 1
+                rows.append(Row(tuple(cells), table))
+                last_was_row = True
+            cells = []
+        elif piece == _INTBL:
+            in_table = True
+        elif piece == _PARD:
+            in_table = False
+        else:
+            paragraph.append(piece)
+    tail = flush_paragraph()
+    if cells or cell_lines:
+        cells.append("\n".join([*cell_lines, tail]).strip("\n"))
+        table += 0 if last_was_row else 1
+        rows.append(Row(tuple(cells), table))
+    elif tail.strip():
+        rows.append(Row((tail,)))
+    return rows
+
+
+class RtfReader:
+    """Rich Text Format as Word, LibreOffice and WordPad save it, or as edited by hand."""
+
+    name = "rtf"
+
+    def detect(self, filename: str, data: bytes) -> bool:
+        """Bytes that open with an RTF header."""
+        return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5] == b"{\\rtf"
+
+    def extract(self, data: bytes) -> list[Row]:
+        """Paragraphs and table rows in document order."""
+        found = _CODEPAGE.search(data, 0, 4096)
+        codepage = f"cp{found.group(1).decode()}" if found else "cp1252"
+        text_part = _canonical_font_table(_cut_bulky(data))
+        if len(text_part) > MAX_TEXT_PART_BYTES:
+            raise DocumentRefused("unsafe", f"{len(text_part)} bytes of RTF markup")
+        marked = _mark(text_part)
+        try:
+            source = marked.decode(codepage, errors="replace")
+        except LookupError:
+            codepage = "cp1252"
+            source = marked.decode(codepage, errors="replace")
+        try:
+            # striprtf has no annotations.
+            text = rtf_to_text(source, encoding=codepage, errors="replace")  # type: ignore[no-untyped-call]
+        except (ValueError, IndexError, OverflowError, LookupError, RecursionError) as exc:
+            raise DocumentRefused("unreadable", f"broken RTF: {type(exc).__name__}") from None
+        return _rows(text)
