@@ -2,6 +2,218 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
+
+from flows import demo
+from flows.common import load_settings, uow_factory
+from flows.settings import Settings
+from handlers.books import ImportReport
+from handlers.models import Application, ApplicationStatus
 
 app = typer.Typer(help="Seed a demo database and send sample e-mails.", no_args_is_help=True)
+console = Console()
+
+# How long `demo run` watches for the sample runs to reach staff before it stops watching.
+ANNOUNCE_TIMEOUT_SECONDS = 300.0
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        yield progress
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Bring the accounts database to the newest schema (`docintake db upgrade`)."""
+    from handlers.migrations import upgrade
+
+    with console.status("Upgrading the accounts database…"):
+        upgrade(settings.resolved_database_url)
+
+
+def seed_books(settings: Settings) -> ImportReport:
+    """Import the demo books with a progress bar; the import's report."""
+    with _progress() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def step(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(f"Demo books: {name}", total=total)
+            progress.update(tasks[name], completed=done, total=total)
+
+        return demo.seed(uow=uow_factory(settings), today=date.today(), progress=step)
+
+
+def _report_seed(report: ImportReport) -> None:
+    if report.problems:
+        for problem in report.problems:
+            console.print(f"[red]{problem.message_en}[/red]")
+        raise typer.Exit(1)
+    if not report.changes:
+        console.print("Demo books already in place; nothing changed.")
+        return
+    created = ", ".join(f"{n} {kind}" for kind, n in sorted(report.created.items()))
+    console.print(f"Demo books imported: {created}.")
+
+
+def send_samples(settings: Settings, *, batch: str) -> list[demo.SampleMail]:
+    """Drop the sample e-mails into the inbox; the mails dropped."""
+    mails = demo.sample_mails(today=date.today(), batch=batch)
+    demo.drop_mails(settings.inbox_dir, mails)
+    for mail in mails:
+        mark = "[green]✓[/green]" if mail.valid else "[yellow]✗ (bad on purpose)[/yellow]"
+        console.print(f"  {mark} {mail.name}")
+    console.print(f"{len(mails)} e-mails dropped into {settings.inbox_dir.resolve()}/")
+    return mails
+
+
+@app.command("seed")
+def seed() -> None:
+    """Import the demo books: three customers with contracts, people, users and balances."""
+    settings = load_settings()
+    upgrade_database(settings)
+    _report_seed(seed_books(settings))
+
+
+@app.command("send")
+def send(
+    batch: Annotated[
+        str, typer.Option(help="Another value sends the samples again as new e-mails.")
+    ] = "1",
+) -> None:
+    """Drop one filled sample e-mail per request type, and one bad one, into the inbox."""
+    send_samples(load_settings(), batch=batch)
+
+
+def _ui_url(settings: Settings) -> str:
+    api = os.environ.get("PREFECT_API_URL")
+    if api:
+        return api.removesuffix("/").removesuffix("/api")
+    return f"http://127.0.0.1:{settings.prefect_port}"
+
+
+def guide(settings: Settings) -> str:
+    """Where to look once the demo runs: the UI, the CLI commands and the replies."""
+    from flows.deployments import FOUR_EYES
+
+    ui = _ui_url(settings)
+    outbox = settings.outbox_dir.resolve()
+    four_eyes = " and ".join(sorted(FOUR_EYES))
+    return "\n".join(
+        [
+            f"[bold]Prefect UI:[/bold] {ui}  (Runs → the runs in state [i]Suspended[/i])",
+            "",
+            "[bold]Approve in the UI:[/bold] open a suspended run → Resume → decision, your",
+            "name, a comment (required to reject) → Submit.",
+            f"{four_eyes} need a second approval by someone else.",
+            "",
+            "[bold]Or from another terminal:[/bold]",
+            "  docintake requests list --pending",
+            "  docintake requests show REF",
+            "  docintake requests approve REF --staff NAME",
+            '  docintake requests reject REF --staff NAME --comment "why"',
+            "",
+            f"[bold]Replies to clients land in:[/bold] {outbox}/ (.eml files)",
+            "[bold]Stop:[/bold] Ctrl+C",
+        ]
+    )
+
+
+def _application_rows(settings: Settings) -> list[Application]:
+    uow = uow_factory(settings)
+    with uow:
+        rows = list(uow.session.exec(select(Application).order_by(Application.id)))  # type: ignore[arg-type]
+        uow.session.expunge_all()  # the rows are read after the unit of work has ended
+        return rows
+
+
+def announce_pending(settings: Settings, *, expected: int, stop: threading.Event) -> None:
+    """Print the runs waiting for approval once the samples reached staff (or time ran out)."""
+    deadline = time.monotonic() + ANNOUNCE_TIMEOUT_SECONDS
+    rows: list[Application] = []
+    while not stop.wait(2.0):
+        # A busy database only delays the announcement to the next look.
+        with contextlib.suppress(SQLAlchemyError):
+            rows = _application_rows(settings)
+        waiting = [a for a in rows if a.status == ApplicationStatus.awaiting_approval]
+        if len(waiting) >= expected or time.monotonic() > deadline:
+            break
+    if stop.is_set():
+        return
+    table = Table("Reference", "Form", "Customer", "Status", title="Applications")
+    for application in rows:
+        table.add_row(
+            application.reference,
+            application.form_type or "?",
+            str(application.fields.get("customer_name") or ""),
+            str(application.status),
+        )
+    console.print(table)
+    waiting = [a for a in rows if a.status == ApplicationStatus.awaiting_approval]
+    if waiting:
+        console.print(
+            f"{len(waiting)} waiting for approval, e.g. "
+            f"[bold]docintake requests approve {waiting[0].reference} --staff Ilze[/bold]"
+        )
+
+
+@app.command("run")
+def run() -> None:
+    """Upgrade the database, seed it if empty, send the samples, then serve with the UI."""
+    from flows.serve import ServeError
+    from flows.serve import run as serve
+
+    settings = load_settings()
+    upgrade_database(settings)
+    if demo.books_empty(uow=uow_factory(settings)):
+        _report_seed(seed_books(settings))
+    else:
+        console.print("The accounts database already has customers; not seeding.")
+    mails = send_samples(settings, batch="1")
+    console.print(Panel(guide(settings), title="docintake demo", expand=False))
+    console.print("Starting the Prefect server and the runner (about 10 s)…")
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=announce_pending,
+        args=(settings,),
+        kwargs={"expected": sum(m.valid for m in mails), "stop": stop},
+        daemon=True,
+    )
+    watcher.start()
+    try:
+        code = serve(settings, start_server=True)
+    except ServeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        stop.set()
+    raise typer.Exit(code)
