@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # Prefect.
     prefect_port: int = 4200
     runner_poll_seconds: float = 2.0
+    # Flow-run processes one serve/worker runs at once (each imports Prefect: ~100 MB).
+    runner_process_limit: int = 4
     reminder_working_days: int = 2
     expiry_days: int = 30
     public_url: str = Field(

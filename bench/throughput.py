@@ -1,0 +1,404 @@
+"""Throughput of the whole path through Prefect: e-mails → waiting runs → approvals → e-mails.
+
+A real local Prefect server and a real serving process (`python -m flows.serve`, as `docintake
+serve` runs it), SQLite under a temporary home, mail written to home/outbox. Measures:
+
+1. N e-mails (one filled user_add form each) dropped into the inbox → seconds until every run
+   waits for approval (suspended, no process held);
+2. memory (RSS) and process count of the server + serving tree with those N runs waiting;
+3. all N approved through the API → seconds until every credentials/confirmation e-mail left,
+   and the median approval → e-mail latency;
+4. the floor: the same N e-mails through the same intake, checks, handlers and delivery in
+   one process with no Prefect, and the ratio.
+
+    .venv/bin/python bench/throughput.py            # 200 e-mails
+    .venv/bin/python bench/throughput.py --n 1000   # the 1,000-waiting memory figure (slow)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from email.message import EmailMessage
+from email.utils import make_msgid
+from functools import partial
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+_ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [str(_ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != _ROOT / "bench"]
+
+from prefect.client.orchestration import PrefectClient  # noqa: E402
+from sqlmodel import select  # noqa: E402
+from stdnum.lv import pvn  # noqa: E402
+
+from flows.prefect_server import PrefectServer, free_port, stop_process_group  # noqa: E402
+from flows.serve import runner_environment  # noqa: E402
+from flows.settings import Settings  # noqa: E402
+from forms import render_form  # noqa: E402
+from handlers import decisions  # noqa: E402
+from handlers.checks import check_application  # noqa: E402
+from handlers.db import UnitOfWork, create_all, make_engine  # noqa: E402
+from handlers.models import (  # noqa: E402
+    Application,
+    ApplicationStatus,
+    AuthorizedPerson,
+    Contract,
+    Customer,
+    CustomerDetails,
+    OutboxMessage,
+    OutboxStatus,
+)
+from handlers.operations import apply_application  # noqa: E402
+from intake.pipeline import process_message  # noqa: E402
+from intake.sources.dropdir import deliver  # noqa: E402
+from notifications.delivery import deliver_pending, transport_from  # noqa: E402
+
+TODAY = date.today()
+
+
+def reg_no(seed: int) -> str:
+    """A valid legal-entity registration number."""
+    for n in range(seed, seed + 1000):
+        prefix = f"4{n:09d}"
+        for last in range(10):
+            if pvn.is_valid(prefix + str(last)):
+                return prefix + str(last)
+    raise RuntimeError("no reg_no")
+
+
+def seed(engine: Any, n: int) -> list[tuple[str, str, str]]:
+    """N customers with a contract each; (reg_no, contract_no, authorized e-mail) per contract."""
+    create_all(engine)
+    out = []
+    with UnitOfWork(engine) as uow:
+        for i in range(n):
+            number = reg_no(3_000_000 + i * 20)
+            customer = Customer(reg_no=number)
+            uow.session.add(customer)
+            uow.session.flush()
+            assert customer.id is not None
+            uow.session.add(
+                CustomerDetails(
+                    customer_id=customer.id, valid_from=date(2020, 1, 1), name=f"SIA B{i}"
+                )
+            )
+            contract = Contract(
+                number=f"B-{i}",
+                customer_id=customer.id,
+                base_fee=Decimal("100.00"),
+                per_user_fee=Decimal("10.00"),
+            )
+            uow.session.add(contract)
+            uow.session.flush()
+            assert contract.id is not None
+            email = f"valde{i}@bench.lv"
+            uow.session.add(
+                AuthorizedPerson(contract_id=contract.id, name="Jānis Bērziņš", email=email)
+            )
+            out.append((number, contract.number, email))
+        uow.commit()
+    return out
+
+
+def message(i: int, books: tuple[str, str, str]) -> bytes:
+    """An e-mail carrying a filled user_add form for contract i."""
+    number, contract_no, email = books
+    values = {
+        "customer_name": f"SIA B{i}",
+        "reg_no": number,
+        "contract_no": contract_no,
+        "submitter_name": "Jānis Bērziņš",
+        "submitter_email": email,
+        "signed_date": TODAY.isoformat(),
+        "users": [
+            {
+                "first_name": "Pēteris",
+                "last_name": "Liepa",
+                "personal_code": None,
+                "position": None,
+                "email": f"user{i}@bench.lv",
+                "phone": None,
+            }
+        ],
+    }
+    mail = EmailMessage()
+    mail["From"] = email
+    mail["To"] = "pieteikumi@example.lv"
+    mail["Subject"] = "Iesniegums"
+    mail["Message-ID"] = make_msgid(domain="bench.lv")
+    mail.set_content("Pielikumā iesniegums.")
+    mail.add_attachment(
+        render_form("user_add", "docx", values),
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename="iesniegums.docx",
+    )
+    return mail.as_bytes()
+
+
+def tree_usage(pids: list[int]) -> tuple[int, float]:
+    """(process count, total RSS in MB) of the given processes and all their descendants."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except (OSError, IndexError, ValueError):
+                continue
+    members = set(pids)
+    frontier = set(pids)
+    while frontier:
+        frontier = {c for c, p in parents.items() if p in frontier} - members
+        members |= frontier
+    rss_kb = 0
+    for pid in members:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return len(members), rss_kb / 1024
+
+
+def wait(condition: Any, what: str, timeout: float) -> None:
+    """Poll until condition() holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.5)
+
+
+def count_status(engine: Any, status: ApplicationStatus) -> int:
+    """Applications in a status."""
+    with UnitOfWork(engine) as uow:
+        return len(
+            uow.session.exec(select(Application.id).where(Application.status == status)).all()
+        )
+
+
+async def suspended_count(api_url: str) -> int:
+    """Flow runs the server holds as Suspended."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateName,
+    )
+
+    async with PrefectClient(api_url) as client:
+        return await client.count_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(name=FlowRunFilterStateName(any_=["Suspended"]))
+            )
+        )
+
+
+async def approve_all(api_url: str, run_ids: list[str]) -> dict[str, datetime]:
+    """Resume every waiting run with an approval; the moment each was sent."""
+    sent: dict[str, datetime] = {}
+    async with PrefectClient(api_url) as client:
+        for run_id in run_ids:
+            result = await client.resume_flow_run(
+                UUID(run_id), run_input={"decision": "approve", "staff": "Bench"}
+            )
+            if result.status.value != "ACCEPT":
+                raise RuntimeError(f"resume refused: {result.details}")
+            sent[run_id] = datetime.now(UTC)
+    return sent
+
+
+def latencies(engine: Any, approved_at: dict[str, datetime]) -> list[float]:
+    """Seconds from each approval to the last e-mail its run sent."""
+    out = []
+    with UnitOfWork(engine) as uow:
+        for application in uow.session.exec(select(Application)):
+            approved = approved_at.get(application.flow_run_id or "")
+            sent = [
+                m.sent_at if m.sent_at.tzinfo else m.sent_at.replace(tzinfo=UTC)
+                for m in uow.session.exec(
+                    select(OutboxMessage).where(OutboxMessage.application_id == application.id)
+                )
+                if m.sent_at is not None
+            ]
+            if approved is not None and sent:
+                out.append((max(sent) - approved).total_seconds())
+    return out
+
+
+def with_prefect(n: int, root: Path, single: int) -> dict[str, float]:
+    """The measured path through a real server and serving process."""
+    home = root / "prefect-run"
+    home.mkdir()
+    database_url = f"sqlite:///{home / 'docintake.db'}"
+    engine = make_engine(database_url)
+    contracts = seed(engine, n)
+    server = PrefectServer(home / "prefect", free_port())
+    server.start()
+    settings = Settings(home=home, database_url=database_url, poll_seconds=1, runner_poll_seconds=1)
+    env = runner_environment(settings, server.api_url)
+    env.update(
+        DOCINTAKE_HOME=str(home), DOCINTAKE_DATABASE_URL=database_url, DOCINTAKE_POLL_SECONDS="1"
+    )
+    env.update(DOCINTAKE_RUNNER_POLL_SECONDS="1", PREFECT_LOGGING_LEVEL="WARNING")
+    env.pop("DOCINTAKE_SMTP_HOST", None)
+    log = (home / "serve.log").open("wb")
+    serving = subprocess.Popen(
+        [sys.executable, "-m", "flows.serve"],
+        env=env,
+        cwd=_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    figures: dict[str, float] = {}
+    try:
+        time.sleep(10)  # deployments registered; not part of the figures
+        raws = [message(i, books) for i, books in enumerate(contracts)]
+        started = time.monotonic()
+        for raw in raws:
+            deliver(settings.inbox_dir, raw)
+        wait(
+            lambda: (
+                count_status(engine, ApplicationStatus.awaiting_approval) == n
+                and asyncio.run(suspended_count(server.api_url)) == n
+            ),
+            "all runs waiting",
+            timeout=60 * 60,
+        )
+        figures["to_all_waiting_s"] = time.monotonic() - started
+        processes, rss = tree_usage([server.process.pid, serving.pid])  # type: ignore[union-attr]
+        figures["waiting_runs"] = n
+        figures["tree_processes"] = processes
+        figures["tree_rss_mb"] = rss
+        with UnitOfWork(engine) as uow:
+            run_ids = [
+                a.flow_run_id or ""
+                for a in uow.session.exec(select(Application).order_by(Application.id))  # type: ignore[arg-type]
+            ]
+        # A few runs are held back and approved one at a time afterwards: the latency a
+        # member of staff sees, apart from the queue a bulk approval of everything builds.
+        held = run_ids[len(run_ids) - single :] if single else []
+        bulk = run_ids[: len(run_ids) - len(held)]
+        started = time.monotonic()
+        approved_at = asyncio.run(approve_all(server.api_url, bulk))
+
+        def all_sent(expected: int) -> bool:
+            if count_status(engine, ApplicationStatus.applied) < expected:
+                return False
+            with UnitOfWork(engine) as uow:
+                statuses = uow.session.exec(select(OutboxMessage.status)).all()
+            return all(status == OutboxStatus.sent for status in statuses)
+
+        wait(lambda: all_sent(len(bulk)), "all e-mails sent", timeout=60 * 60)
+        figures["approve_to_all_sent_s"] = time.monotonic() - started
+        figures["median_approval_to_mail_s"] = statistics.median(latencies(engine, approved_at))
+        single_at: dict[str, datetime] = {}
+        for number, run_id in enumerate(held, start=1):
+            single_at.update(asyncio.run(approve_all(server.api_url, [run_id])))
+            wait(partial(all_sent, len(bulk) + number), "one e-mail sent", timeout=600)
+        if held:
+            figures["median_single_approval_to_mail_s"] = statistics.median(
+                latencies(engine, single_at)
+            )
+    finally:
+        stop_process_group(serving)
+        server.stop()
+        log.close()
+        engine.dispose()
+    return figures
+
+
+def floor(n: int, root: Path) -> float:
+    """Seconds for the same N e-mails through intake, checks, handlers and delivery, no Prefect."""
+    home = root / "floor"
+    home.mkdir()
+    engine = make_engine(f"sqlite:///{home / 'docintake.db'}")
+    contracts = seed(engine, n)
+    raws = [message(i, books) for i, books in enumerate(contracts)]
+    settings = Settings(home=home)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(engine)
+
+    started = time.monotonic()
+    for raw in raws:
+        outcome = process_message(
+            raw, source="dropdir", uow_factory=uow, home=home, today=TODAY, staff_email="s@x.lv"
+        )
+        for application_id in outcome.valid_application_ids:
+            application = decisions.get_application(application_id, uow=uow())
+            assert application is not None
+            check_application(
+                application.form_type or "",
+                application.fields,
+                uow=uow(),
+                sender=application.sender,
+                today=TODAY,
+            )
+            decisions.mark_awaiting_approval(application_id, uow=uow(), flow_run_id="floor")
+            decisions.record_decision(
+                application_id,
+                uow=uow(),
+                decision="approve",
+                staff="Bench",
+                comment=None,
+                final=True,
+            )
+            apply_application(application_id, uow=uow(), today=TODAY, actor="Bench")
+    asyncio.run(deliver_pending(uow_factory=uow, transport=transport_from(settings), home=home))
+    elapsed = time.monotonic() - started
+    engine.dispose()
+    return elapsed
+
+
+def main() -> None:
+    """Run both measurements and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="e-mails (and waiting runs)")
+    parser.add_argument(
+        "--single", type=int, default=10, help="runs approved one at a time at the end"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary home")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="docintake-throughput-"))
+    os.environ.pop("PREFECT_API_URL", None)
+    try:
+        figures = with_prefect(args.n, root, min(args.single, args.n))
+        floor_s = floor(args.n, root)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    total = figures["to_all_waiting_s"] + figures["approve_to_all_sent_s"]
+    print(f"e-mails:                              {args.n}")
+    print(f"drop → all waiting for approval:      {figures['to_all_waiting_s']:.1f} s")
+    print(
+        f"serve tree with {args.n} runs waiting:   {figures['tree_processes']:.0f} processes, "
+        f"{figures['tree_rss_mb']:.0f} MB RSS"
+    )
+    print(f"approve (bulk) → all e-mails sent:    {figures['approve_to_all_sent_s']:.1f} s")
+    print(f"median approval → e-mail (bulk):      {figures['median_approval_to_mail_s']:.1f} s")
+    if "median_single_approval_to_mail_s" in figures:
+        print(
+            f"median approval → e-mail (one by one): "
+            f"{figures['median_single_approval_to_mail_s']:.1f} s"
+        )
+    print(f"floor (same handlers, no Prefect):    {floor_s:.1f} s")
+    print(f"Prefect path / floor:                 {total / floor_s:.1f}×")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The intake flow: take in new mail, then start one request-type run per valid application."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.deployments import arun_deployment
+from sqlmodel import select
+
+from flows.common import load_settings, uow_factory
+from flows.request_flow import IO_BACKOFF, IO_RETRIES, deliver_mail
+from handlers import decisions
+from handlers.models import Application, ApplicationStatus
+
+# Every request-type flow is served under this deployment name: `<form_type>/docintake`.
+DEPLOYMENT_NAME = "docintake"
+
+
+def deployment_for(form_type: str) -> str:
+    """The deployment that carries applications of this form type."""
+    return f"{form_type}/{DEPLOYMENT_NAME}"
+
+
+def run_name(application: Application) -> str:
+    """A flow-run name a person reads: `user_add · SIA Ozols · LUR-2026-000123`."""
+    customer = application.fields.get("customer_name") or application.reg_no or "?"
+    return f"{application.form_type} · {customer} · {application.reference}"
+
+
+def run_tags(application: Application) -> list[str]:
+    """Tags to find a run by: its form type and the customer's registration number."""
+    return [tag for tag in (application.form_type, application.reg_no) if tag]
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+def take_new_mail() -> int:
+    """Take in what waits in the drop folder; the number of messages taken."""
+    from flows.cli_intake import message_handler
+    from intake.sources.dropdir import process_inbox
+
+    settings = load_settings()
+    settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+    handle = message_handler(settings, source="dropdir")
+    return len(process_inbox(settings.inbox_dir, handle=handle))
+
+
+def applications_to_start() -> list[int]:
+    """Valid applications that no request run carries yet, oldest first."""
+    uow = uow_factory(load_settings())
+    with uow:
+        ids = uow.session.exec(
+            select(Application.id)
+            .where(
+                Application.status == ApplicationStatus.received,
+                Application.flow_run_id.is_(None),  # type: ignore[union-attr]
+                Application.form_type.is_not(None),  # type: ignore[union-attr]
+            )
+            .order_by(Application.id)  # type: ignore[arg-type]
+        ).all()
+    return [i for i in ids if i is not None]
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF, persist_result=False)
+async def start_request(application_id: int) -> str:
+    """Start (once) the request-type run of an application; its flow run id."""
+    uow = uow_factory(load_settings())
+    application = decisions.get_application(application_id, uow=uow)
+    if application is None or application.form_type is None:
+        raise LookupError(f"application {application_id} cannot be started")
+    # The idempotency key makes a repeated start return the run that exists.
+    run = await arun_deployment(
+        deployment_for(application.form_type),
+        parameters={"application_id": application_id},
+        timeout=0,
+        idempotency_key=f"application-{application_id}",
+        flow_run_name=run_name(application),
+        tags=run_tags(application),
+        as_subflow=False,
+    )
+    decisions.attach_flow_run(application_id, str(run.id), uow=uow)
+    return str(run.id)
+
+
+@flow(name="intake", log_prints=False)
+async def intake(take_mail: bool = True) -> int:
+    """Take in new mail, start a request run for every valid application, send the replies."""
+    logger = get_run_logger()
+    if take_mail:
+        take_new_mail()
+    started = 0
+    for application_id in applications_to_start():
+        await start_request(application_id)
+        started += 1
+    if started:
+        logger.info("Started %d request run(s)", started)
+    await deliver_mail()
+    return started

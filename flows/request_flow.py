@@ -1,0 +1,216 @@
+"""The machinery every request-type flow shares: check, review, wait for staff, apply, answer.
+
+A request flow runs as a deployment and *suspends* while it waits, so no process is held per
+waiting run. After a resume the flow body runs again from the top: the tasks before the wait
+return their persisted results (ids and small values only), the suspend returns the stored
+decision, and only the steps after it do new work. Every side effect sits in a task and is
+idempotent by the application's id besides.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import acreate_markdown_artifact
+from prefect.flow_runs import asuspend_flow_run
+from prefect.runtime import flow_run as current_run
+
+from flows.common import load_settings, uow_factory
+from flows.review import Decision, decision_model, decision_problem, form_titles, review_markdown
+from handlers import decisions
+from handlers.models import Application
+
+# Database and SMTP hiccups are worth retrying; a programming error fails on the first retry too.
+IO_RETRIES = 3
+IO_BACKOFF: list[float] = [2.0, 10.0, 30.0]
+
+
+def _application(application_id: int) -> Application:
+    application = decisions.get_application(application_id, uow=uow_factory(load_settings()))
+    if application is None:
+        raise LookupError(f"application {application_id} does not exist")
+    return application
+
+
+def _issue_dict(issue: Any) -> dict[str, Any]:
+    if isinstance(issue, dict):
+        return issue
+    dumped: dict[str, Any] = issue.model_dump()
+    return dumped
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+def check_against_books(application_id: int) -> int:
+    """Check the application against the books, store what was found; the number of errors."""
+    from handlers.checks import check_application
+
+    settings = load_settings()
+    application = _application(application_id)
+    uow = uow_factory(settings)
+    result = check_application(
+        application.form_type or "",
+        application.fields,
+        uow=uow,
+        sender=application.sender,
+        today=date.today(),
+    )
+    errors = [_issue_dict(e) for e in result.errors]
+    warnings = [_issue_dict(w) for w in result.warnings]
+    decisions.record_check(application_id, uow=uow, errors=errors, warnings=warnings)
+    return len(errors)
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+def reject_for_errors(application_id: int) -> str:
+    """Reject an application the books refuse, telling the client field by field."""
+    application = _application(application_id)
+    decisions.reject_application(
+        application_id,
+        uow=uow_factory(load_settings()),
+        comment=None,
+        titles=form_titles(application.form_type),
+        errors=application.errors,
+    )
+    return "rejected"
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+def mark_waiting(application_id: int, flow_run_id: str) -> str:
+    """Set `awaiting_approval` with the flow run that waits."""
+    decisions.mark_awaiting_approval(
+        application_id, uow=uow_factory(load_settings()), flow_run_id=flow_run_id
+    )
+    return "awaiting_approval"
+
+
+# Returns None on purpose: the review text holds personal data and must never be persisted;
+# the persisted None is what keeps a resumed run from publishing the artifact again.
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+async def publish_review(application_id: int) -> None:
+    """Publish the review artifact: the parsed fields, warnings, sender and document."""
+    application = _application(application_id)
+    markdown = review_markdown(application, home=load_settings().home)
+    await acreate_markdown_artifact(
+        key=f"review-{application.reference.lower()}",
+        markdown=markdown,
+        description=f"{application.reference}: what staff approve",
+    )
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+def record_decision(
+    application_id: int, decision: str, staff: str, comment: str | None, final: bool
+) -> int:
+    """Write a staff decision to our database; the approval row's id."""
+    approval = decisions.record_decision(
+        application_id,
+        uow=uow_factory(load_settings()),
+        decision=decision,
+        staff=staff,
+        comment=comment,
+        final=final,
+    )
+    return approval.id or 0
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+def apply_to_books(application_id: int, actor: str) -> str:
+    """Apply the approved application in one transaction; the status it ends in."""
+    from handlers.operations import apply_application
+
+    result = apply_application(
+        application_id, uow=uow_factory(load_settings()), today=date.today(), actor=actor
+    )
+    if not result.ok:
+        get_run_logger().warning("Not applied: %s (%s)", result.code, result.message_en)
+    return "applied" if result.ok else "failed"
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+async def deliver_mail() -> int:
+    """Send what the outbox holds; the number of messages sent."""
+    from notifications.delivery import deliver_pending, transport_from
+
+    settings = load_settings()
+    report = await deliver_pending(
+        uow_factory=lambda: uow_factory(settings),
+        transport=transport_from(settings),
+        home=settings.home,
+    )
+    return report.sent
+
+
+async def wait_for_decision(
+    application_id: int, *, stage: int, first_staff: str | None = None
+) -> Decision:
+    """Suspend until staff decide; a decision that breaks the rules is refused and asked again.
+
+    Keys are deterministic (stage, attempt), so a resumed run replays the same suspends and
+    gets the decisions already given instead of asking twice.
+    """
+    logger = get_run_logger()
+    settings = load_settings()
+    attempt = 0
+    notice: str | None = None
+    while True:
+        attempt += 1
+        application = _application(application_id)
+        approvals = decisions.approvals_for(application_id, uow=uow_factory(settings))
+        description = review_markdown(
+            application,
+            home=settings.home,
+            approvals=approvals,
+            second_approval=first_staff is not None,
+        )
+        if notice:
+            refused = "Iepriekšējais lēmums noraidīts / Previous input refused"
+            description = f"> **{refused}:** {notice}\n\n{description}"
+        model = decision_model(first_staff=first_staff).with_initial_data(description=description)
+        decision = await asuspend_flow_run(wait_for_input=model, key=f"decision-{stage}-{attempt}")
+        notice = decision_problem(decision, first_staff=first_staff)
+        if notice is None:
+            return decision
+        logger.warning("Decision refused after resume: %s", notice)
+
+
+async def carry_request(application_id: int, *, four_eyes: bool = False) -> str:
+    """Check, wait for staff (twice, for risky requests), then apply or reject; the end status."""
+    if check_against_books(application_id) > 0:
+        reject_for_errors(application_id)
+        await deliver_mail()
+        return "rejected"
+
+    mark_waiting(application_id, str(current_run.id))
+    await publish_review(application_id)
+
+    first = await wait_for_decision(application_id, stage=1)
+    final = first.decision == "reject" or not four_eyes
+    record_decision(application_id, first.decision, first.staff, first.comment, final)
+    decided = first
+    if first.decision == "approve" and four_eyes:
+        decided = await wait_for_decision(application_id, stage=2, first_staff=first.staff)
+        record_decision(application_id, decided.decision, decided.staff, decided.comment, True)
+
+    if decided.decision == "reject":
+        reject_with_comment(application_id, decided.staff, decided.comment or "")
+        await deliver_mail()
+        return "rejected"
+
+    status = apply_to_books(application_id, decided.staff)
+    await deliver_mail()
+    return status
+
+
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+def reject_with_comment(application_id: int, staff: str, comment: str) -> str:
+    """Reject on a staff decision and tell the client why."""
+    application = _application(application_id)
+    decisions.reject_application(
+        application_id,
+        uow=uow_factory(load_settings()),
+        comment=comment,
+        titles=form_titles(application.form_type),
+    )
+    return "rejected"

@@ -1,0 +1,143 @@
+"""`docintake serve` / `docintake worker`: a local Prefect server (serve only) and the runner.
+
+The tree is: this process → (the `prefect server start` child) + (the runner child,
+`python -m flows.serve`), each in its own process group. The runner child imports Prefect with
+the API URL already in its environment, serves every deployment, and polls the drop folder.
+SIGINT or SIGTERM here stops both children and whatever they started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from flows.common import load_settings
+from flows.prefect_server import PrefectServer, stop_process_group
+from flows.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ServeError(RuntimeError):
+    """serve or worker cannot start (no API URL for a worker, a server that never came up)."""
+
+
+def runner_environment(settings: Settings, api_url: str) -> dict[str, str]:
+    """The runner child's environment: the API, the poll interval, result storage under home."""
+    env = dict(os.environ)
+    env["PREFECT_API_URL"] = api_url
+    # The runner takes whole seconds; never round a sub-second setting down to zero.
+    env["PREFECT_RUNNER_POLL_FREQUENCY"] = str(max(1, math.ceil(settings.runner_poll_seconds)))
+    env["PREFECT_RUNNER_PROCESS_LIMIT"] = str(settings.runner_process_limit)
+    # Persisted results hold ids only, but still belong under our home, not ~/.prefect.
+    env.setdefault("PREFECT_HOME", str(settings.prefect_home.resolve()))
+    env.setdefault(
+        "PREFECT_RESULTS_LOCAL_STORAGE_PATH", str((settings.prefect_home / "storage").resolve())
+    )
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env["DOCINTAKE_HOME"] = str(settings.home.resolve())
+    return env
+
+
+def run(settings: Settings, *, start_server: bool, runner_log: Path | None = None) -> int:
+    """Run serve (start_server) or worker until a signal or the runner ends; its exit code."""
+    api_url = os.environ.get("PREFECT_API_URL")
+    server: PrefectServer | None = None
+    if api_url is None:
+        if not start_server:
+            raise ServeError("a worker needs PREFECT_API_URL (the shared Prefect server)")
+        server = PrefectServer(settings.prefect_home, settings.prefect_port)
+        server.start()
+        api_url = server.api_url
+        print(f"Prefect UI: {server.ui_url}", flush=True)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    runner: subprocess.Popen[bytes] | None = None
+    try:
+        output = runner_log.open("ab") if runner_log is not None else None
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "flows.serve"],
+            env=runner_environment(settings, api_url),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None,
+            start_new_session=True,
+        )
+        if output is not None:
+            output.close()
+        while not stop.is_set() and runner.poll() is None:
+            stop.wait(0.5)
+    finally:
+        if runner is not None:
+            stop_process_group(runner)
+        if server is not None:
+            server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stop.is_set() else (runner.returncode or 0)
+
+
+async def _poll_intake(settings: Settings) -> None:
+    """Run the intake flow in this process whenever mail or unstarted applications wait."""
+    from flows.intake_flow import applications_to_start, intake
+
+    inbox = settings.inbox_dir
+    while True:
+        try:
+            waiting_files = any(inbox.glob("*.eml")) or any(inbox.glob("processing/*.eml"))
+            unstarted = await asyncio.to_thread(applications_to_start)
+            if waiting_files or unstarted:
+                await intake(take_mail=waiting_files)
+        except Exception:  # one failed pass must not end the polling; the next one retries
+            log.exception("intake pass failed")
+        await asyncio.sleep(settings.poll_seconds)
+
+
+async def serve_deployments(settings: Settings) -> None:
+    """Serve every deployment with a short poll interval, and poll the intake, until stopped."""
+    from prefect.runner import Runner
+
+    from flows.cli_intake import ensure_schema
+    from flows.deployments import build_deployments
+
+    ensure_schema(settings)
+
+    runner = Runner(
+        name=f"docintake-{socket.gethostname()}-{os.getpid()}".replace("/", "-"),
+        query_seconds=max(1, math.ceil(settings.runner_poll_seconds)),
+        limit=settings.runner_process_limit,
+        # Schedules belong to the deployment, not to one runner: another may still serve it.
+        pause_on_shutdown=False,
+    )
+    for deployment in await build_deployments():
+        await runner.aadd_deployment(deployment)
+    poller = asyncio.create_task(_poll_intake(settings))
+    try:
+        await runner.start()
+    finally:
+        poller.cancel()
+
+
+def main() -> None:
+    """The runner child's entry point (`python -m flows.serve`)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # One line per API call would drown what matters in the serve log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    asyncio.run(serve_deployments(load_settings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""Staff decisions on applications: the approval rows, the status they set, the flow run.
+
+Plain functions over a UnitOfWork; the flows call them from tasks. No Prefect here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import select
+
+from handlers.db import UnitOfWork
+from handlers.models import Application, ApplicationStatus, Approval, utcnow
+from notifications.outbox import enqueue
+
+# A staff decision may only move an application that is still on its way to the books.
+_OPEN = {
+    ApplicationStatus.received,
+    ApplicationStatus.awaiting_approval,
+    ApplicationStatus.approved,
+}
+
+
+class ApplicationNotFoundError(LookupError):
+    """No application has that id or reference."""
+
+
+def _application(uow: UnitOfWork, application_id: int) -> Application:
+    application = uow.session.get(Application, application_id)
+    if application is None:
+        raise ApplicationNotFoundError(application_id)
+    return application
+
+
+def get_application(application_id: int, *, uow: UnitOfWork) -> Application | None:
+    """The application with that id, readable after the unit of work closes, or None."""
+    with uow:
+        application = uow.session.get(Application, application_id)
+        if application is not None:
+            # Detached before the closing rollback would expire its attributes.
+            uow.session.expunge(application)
+        return application
+
+
+def find_application(reference: str, *, uow: UnitOfWork) -> Application | None:
+    """The application with that reference number (case-insensitive), or None; detached."""
+    with uow:
+        application = uow.session.exec(
+            select(Application).where(Application.reference == reference.strip().upper())
+        ).first()
+        if application is not None:
+            uow.session.expunge(application)
+        return application
+
+
+def attach_flow_run(application_id: int, flow_run_id: str, *, uow: UnitOfWork) -> None:
+    """Remember which flow run carries the application (set once, by the intake flow)."""
+    with uow:
+        application = _application(uow, application_id)
+        if application.flow_run_id != flow_run_id:
+            application.flow_run_id = flow_run_id
+            application.updated_at = utcnow()
+            uow.session.add(application)
+            uow.commit()
+
+
+def record_check(
+    application_id: int,
+    *,
+    uow: UnitOfWork,
+    errors: Sequence[dict[str, Any]],
+    warnings: Sequence[dict[str, Any]],
+) -> None:
+    """Store what the check against the books found beside the document's own issues."""
+    with uow:
+        application = _application(uow, application_id)
+        known_errors = list(application.errors)
+        known_warnings = list(application.warnings)
+        application.errors = known_errors + [e for e in errors if e not in known_errors]
+        application.warnings = known_warnings + [w for w in warnings if w not in known_warnings]
+        application.updated_at = utcnow()
+        uow.session.add(application)
+        uow.commit()
+
+
+def mark_awaiting_approval(application_id: int, *, uow: UnitOfWork, flow_run_id: str) -> None:
+    """The application now waits for staff; the flow run that waits is stored with it."""
+    with uow:
+        application = _application(uow, application_id)
+        if application.status == ApplicationStatus.received:
+            application.status = ApplicationStatus.awaiting_approval
+            application.updated_at = utcnow()
+        application.flow_run_id = flow_run_id
+        uow.session.add(application)
+        uow.commit()
+
+
+def approvals_for(application_id: int, *, uow: UnitOfWork) -> list[Approval]:
+    """Every decision recorded on the application, oldest first; detached."""
+    with uow:
+        approvals = list(
+            uow.session.exec(
+                select(Approval)
+                .where(Approval.application_id == application_id)
+                .order_by(Approval.decided_at, Approval.id)  # type: ignore[arg-type]
+            )
+        )
+        for approval in approvals:
+            uow.session.expunge(approval)
+        return approvals
+
+
+def record_decision(
+    application_id: int,
+    *,
+    uow: UnitOfWork,
+    decision: str,
+    staff: str,
+    comment: str | None,
+    final: bool,
+) -> Approval:
+    """Write one staff decision; `final` approvals set `approved`, a reject sets `rejected`.
+
+    Idempotent: the same decision by the same person is recorded once, so a retried task
+    never doubles it.
+    """
+    if decision not in {"approve", "reject"}:
+        raise ValueError(f"unknown decision {decision!r}")
+    with uow:
+        application = _application(uow, application_id)
+        existing = uow.session.exec(
+            select(Approval).where(
+                Approval.application_id == application_id,
+                Approval.decision == decision,
+                Approval.staff == staff,
+            )
+        ).first()
+        if existing is not None:
+            return existing
+        approval = Approval(
+            application_id=application_id, decision=decision, staff=staff, comment=comment
+        )
+        uow.session.add(approval)
+        # A first of two approvals leaves the status (and its waiting time) alone.
+        if application.status in _OPEN and (decision == "reject" or final):
+            application.status = (
+                ApplicationStatus.rejected if decision == "reject" else ApplicationStatus.approved
+            )
+            application.updated_at = utcnow()
+            uow.session.add(application)
+        uow.session.flush()
+        uow.commit()
+        return approval
+
+
+def _recipients(application: Application) -> tuple[str | None, list[str]]:
+    """The client's reply addresses: the sender first, the form's contact e-mail as a copy."""
+    contact = application.fields.get("submitter_email")
+    sender = application.sender
+    if sender is None:
+        return (contact if isinstance(contact, str) else None), []
+    cc = [contact] if isinstance(contact, str) and contact.lower() != sender.lower() else []
+    return sender, cc
+
+
+def reject_application(
+    application_id: int,
+    *,
+    uow: UnitOfWork,
+    comment: str | None,
+    titles: tuple[str, str],
+    errors: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Set `rejected` and write the `request_rejected` mail (with the comment or the errors)."""
+    with uow:
+        application = _application(uow, application_id)
+        if application.status in _OPEN:
+            application.status = ApplicationStatus.rejected
+            application.updated_at = utcnow()
+            uow.session.add(application)
+        recipient, cc = _recipients(application)
+        if recipient is not None:
+            context: dict[str, Any] = {
+                "reference": application.reference,
+                "form_title_lv": titles[0],
+                "form_title_en": titles[1],
+                "comment": comment,
+            }
+            if errors:
+                context["errors"] = list(errors)
+            enqueue(
+                uow.session,
+                template="request_rejected",
+                recipient=recipient,
+                cc=cc,
+                context=context,
+                dedupe_key=application.reference,
+                application_id=application.id,
+            )
+        uow.commit()
+
+
+def expire_application(application_id: int, *, uow: UnitOfWork, titles: tuple[str, str]) -> bool:
+    """Set `expired` and write `request_expired` to the client; False if it was decided already."""
+    with uow:
+        application = _application(uow, application_id)
+        if application.status != ApplicationStatus.awaiting_approval:
+            return False
+        application.status = ApplicationStatus.expired
+        application.updated_at = utcnow()
+        uow.session.add(application)
+        recipient, cc = _recipients(application)
+        if recipient is not None:
+            enqueue(
+                uow.session,
+                template="request_expired",
+                recipient=recipient,
+                cc=cc,
+                context={
+                    "reference": application.reference,
+                    "form_title_lv": titles[0],
+                    "form_title_en": titles[1],
+                },
+                dedupe_key=application.reference,
+                application_id=application.id,
+            )
+        uow.commit()
+        return True
+
+
+def waiting_applications(*, uow: UnitOfWork) -> list[Application]:
+    """Every application waiting for a staff decision, oldest first; detached."""
+    with uow:
+        rows = list(
+            uow.session.exec(
+                select(Application)
+                .where(Application.status == ApplicationStatus.awaiting_approval)
+                .order_by(Application.updated_at)  # type: ignore[arg-type]
+            )
+        )
+        for row in rows:
+            uow.session.expunge(row)
+        return rows
