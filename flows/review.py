@@ -114,17 +114,18 @@ def review_markdown(
         f"- **Dokuments / Document:** `{application.filename or '—'}` stored at "
         f"`{(home / 'messages' / application.document_sha256).resolve()}`",
         "",
-        "| Lauks | Field | Vērtība / Value |",
-        "|---|---|---|",
+        # Two columns: a third one does not fit the Resume dialog without sideways scrolling.
+        "| Lauks / Field | Vērtība / Value |",
+        "|---|---|",
     ]
     fields = application.fields
     if form is not None:
         for field in form.fields:
             lines.append(
-                f"| {field.label_lv} | {field.label_en} | {_cell(fields.get(field.key))} |"
+                f"| {field.label_lv} / {field.label_en} | {_cell(fields.get(field.key))} |"
             )
     else:
-        lines.extend(f"| {key} | {key} | {_cell(value)} |" for key, value in fields.items())
+        lines.extend(f"| {key} | {_cell(value)} |" for key, value in fields.items())
     rows = fields.get("users") if form is not None and form.table is not None else None
     if form is not None and form.table is not None and isinstance(rows, list) and rows:
         columns = form.table.columns
