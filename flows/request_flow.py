@@ -172,7 +172,8 @@ async def wait_for_decision(
         notice = decision_problem(decision, first_staff=first_staff)
         if notice is None:
             return decision
-        logger.warning("Decision refused after resume: %s", notice)
+        # The notice may name staff; the run's description shows it, the log need not.
+        logger.warning("Decision refused after resume; waiting again (stage %d)", stage)
 
 
 async def carry_request(application_id: int, *, four_eyes: bool = False) -> str:

@@ -101,8 +101,9 @@ async def _poll_intake(settings: Settings) -> None:
             unstarted = await asyncio.to_thread(applications_to_start)
             if waiting_files or unstarted:
                 await intake(take_mail=waiting_files)
-        except Exception:  # one failed pass must not end the polling; the next one retries
-            log.exception("intake pass failed")
+        except Exception as exc:  # one failed pass must not end the polling; the next one retries
+            # The type only: database errors can quote personal data in their message.
+            log.error("intake pass failed (%s); retrying", type(exc).__name__)
         await asyncio.sleep(settings.poll_seconds)
 
 

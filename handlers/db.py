@@ -14,6 +14,9 @@ from handlers import models
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for SQLite (WAL, foreign keys on, busy timeout) or PostgreSQL, by URL."""
+    # Database errors would otherwise quote their parameters (names, e-mails, personal codes)
+    # into every log line and traceback that reports them.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
