@@ -100,10 +100,10 @@ def monthly_amount(uow: UnitOfWork, contract: Contract, day: date) -> Decimal:
         user
         for user in uow.session.exec(select(User).where(User.contract_id == contract.id)).all()
         if user.role == UserRole.user
-        and (
-            user.status == UserStatus.active
-            or (user.blocked_from is not None and user.blocked_from > day)
-        )
+        # Counted while active and not blocked by that day: a block from a later day is
+        # scheduled (status still active), and a block dated after `day` did not yet apply.
+        and (user.status == UserStatus.active or user.blocked_from is not None)
+        and (user.blocked_from is None or user.blocked_from > day)
     ]
     return money(base_fee_on(uow, contract, day) + contract.per_user_fee * len(users))
 

@@ -88,14 +88,26 @@ def register_user(
     return user
 
 
-def _block(uow: UnitOfWork, cmd: Any, user: User, reason: BlockReason, day: date) -> None:
+def _block(
+    uow: UnitOfWork, cmd: Any, user: User, reason: BlockReason, day: date, *, today: date
+) -> None:
     before = snapshot(user, *USER_FIELDS)
-    user.status = UserStatus.blocked
+    # A block from a later day is only scheduled: the user keeps working until then and the
+    # daily job (`start_due_blocks`) blocks them on that day.
+    scheduled = day > today
+    if not scheduled:
+        user.status = UserStatus.blocked
     user.blocked_reason = reason
     user.blocked_from = day
     uow.session.add(user)
     audit(
-        uow, cmd, "user.block", "user", user.id, before=before, after=snapshot(user, *USER_FIELDS)
+        uow,
+        cmd,
+        "user.block_scheduled" if scheduled else "user.block",
+        "user",
+        user.id,
+        before=before,
+        after=snapshot(user, *USER_FIELDS),
     )
 
 
@@ -151,7 +163,7 @@ def _apply_change_user(cmd: ChangeUser, uow: UnitOfWork, today: date) -> dict[st
             before={"from": old.username, "balance": str(amount)},
             after={"to": new.username, "amount": str(amount)},
         )
-    _block(uow, cmd, old, BlockReason.own, today)
+    _block(uow, cmd, old, BlockReason.own, today, today=today)
     confirm(
         uow,
         cmd,
@@ -222,7 +234,7 @@ def _apply_block_users(cmd: BlockUsers, uow: UnitOfWork, today: date) -> dict[st
     before = monthly_amount(uow, contract, today)
     day = cmd.block_from or today
     for user in users:
-        _block(uow, cmd, user, BlockReason.own, day)
+        _block(uow, cmd, user, BlockReason.own, day, today=today)
     after = monthly_amount(uow, contract, day)
     names = ", ".join(u.username for u in users)
     audit(

@@ -422,3 +422,25 @@ def test_a_suspension_from_a_later_day_starts_on_that_day(books: UnitOfWork) -> 
     [ended] = apply_due_contract_dates(uow=books, today=date(2027, 1, 1))
     assert ended.data["unblocked"] == ["jberzins", "lozola"]
     assert _user(books, "lozola")["status"] == UserStatus.active
+
+
+def test_a_block_from_a_later_day_starts_on_that_day(books: UnitOfWork) -> None:
+    """A user blocked "from" a later day works until then; the daily job blocks them on it."""
+    scheduled = block_users(
+        BlockUsers(
+            request_key="sb1",
+            contract_no=OZOLS_CONTRACT,
+            usernames=("lozola",),
+            block_from=date(2026, 12, 1),
+        ),
+        uow=books,
+        today=TODAY,
+    )
+    assert scheduled.ok
+    assert _user(books, "lozola")["status"] == UserStatus.active
+    assert _monthly(books) == Decimal("140.00")
+    assert apply_due_contract_dates(uow=books, today=date(2026, 11, 30)) == []
+    [started] = apply_due_contract_dates(uow=books, today=date(2026, 12, 1))
+    assert started.data["blocked"] == ["lozola"]
+    assert _user(books, "lozola")["status"] == UserStatus.blocked
+    assert apply_due_contract_dates(uow=books, today=date(2026, 12, 2)) == []
