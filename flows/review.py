@@ -114,18 +114,19 @@ def review_markdown(
         f"- **Dokuments / Document:** `{application.filename or '—'}` stored at "
         f"`{(home / 'messages' / application.document_sha256).resolve()}`",
         "",
-        # Two columns: a third one does not fit the Resume dialog without sideways scrolling.
-        "| Lauks / Field | Vērtība / Value |",
-        "|---|---|",
+        "**Veidlapas lauki / Form fields**",
+        "",
     ]
+    # A bullet per field, not a table: the Resume dialog is narrow and a table's value column
+    # ends up out of sight behind long bilingual labels; bullets wrap.
     fields = application.fields
     if form is not None:
-        for field in form.fields:
-            lines.append(
-                f"| {field.label_lv} / {field.label_en} | {_cell(fields.get(field.key))} |"
-            )
+        lines.extend(
+            f"- **{field.label_lv} / {field.label_en}:** {_cell(fields.get(field.key))}"
+            for field in form.fields
+        )
     else:
-        lines.extend(f"| {key} | {_cell(value)} |" for key, value in fields.items())
+        lines.extend(f"- **{key}:** {_cell(value)}" for key, value in fields.items())
     rows = fields.get("users") if form is not None and form.table is not None else None
     if form is not None and form.table is not None and isinstance(rows, list) and rows:
         columns = form.table.columns

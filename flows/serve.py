@@ -135,6 +135,8 @@ async def serve_deployments(settings: Settings) -> None:
 def main() -> None:
     """The runner child's entry point (`python -m flows.serve`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Alembic announces each of its plugins at INFO on every start: noise for ops.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # One line per API call would drown what matters in the serve log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(serve_deployments(load_settings()))

@@ -96,8 +96,8 @@ def test_staff_approve_in_the_prefect_ui(journey: Journey) -> None:
         # `str | None` renders as a str/None switch that starts on None.
         comment.get_by_role("button", name="str", exact=True).click()
         comment.locator("textarea, input").first.fill("Pārbaudīts / Checked")
-        # The dialog is narrower than the review table: show the values column, as staff
-        # see it after scrolling the table sideways.
+        # The new-users table is wider than the dialog: show its e-mail column, as staff
+        # see it after scrolling that table sideways.
         dialog.locator("table").evaluate_all(SCROLL_TABLES_RIGHT)
         ARTIFACTS.mkdir(exist_ok=True)
         dialog.screenshot(path=str(SCREENSHOT))

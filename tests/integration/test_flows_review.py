@@ -94,7 +94,7 @@ def test_review_shows_fields_with_both_labels_warnings_sender_and_document(
 ) -> None:
     """Staff read the parsed form as a LV/EN table with the warnings and where the file is."""
     text = review_markdown(_application(), home=tmp_path)
-    assert '| Pasūtītāja nosaukums / Customer name | SIA "Ozols \\| Bērzs" |' in text
+    assert '- **Pasūtītāja nosaukums / Customer name:** SIA "Ozols \\| Bērzs"' in text
     assert "Jaunie lietotāji / New users" in text
     assert "| 1 | Jānis | Bērziņš |" in text
     assert "- Vecs / Old" in text
