@@ -134,12 +134,14 @@ def review_markdown(
             "",
             f"**{form.table.title_lv} / {form.table.title_en}**",
             "",
-            "| # | " + " | ".join(f"{c.label_lv} / {c.label_en}" for c in columns) + " |",
-            "|---|" + "---|" * len(columns),
         ]
+        # One numbered item per row (rows counted from 1, as errors name them): a six-column
+        # table would not fit the dialog either.
         for number, row in enumerate(rows, start=1):
-            cells = " | ".join(_cell(row.get(c.key)) for c in columns)
-            lines.append(f"| {number} | {cells} |")
+            cells = " · ".join(
+                f"{c.label_lv} / {c.label_en}: {_cell(row.get(c.key))}" for c in columns
+            )
+            lines.append(f"{number}. {cells}")
     lines += ["", "**Brīdinājumi / Warnings**", ""]
     if application.warnings:
         lines.extend(

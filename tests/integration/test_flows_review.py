@@ -96,7 +96,7 @@ def test_review_shows_fields_with_both_labels_warnings_sender_and_document(
     text = review_markdown(_application(), home=tmp_path)
     assert '- **Pasūtītāja nosaukums / Customer name:** SIA "Ozols \\| Bērzs"' in text
     assert "Jaunie lietotāji / New users" in text
-    assert "| 1 | Jānis | Bērziņš |" in text
+    assert "1. Vārds / First name: Jānis · Uzvārds / Surname: Bērziņš" in text
     assert "- Vecs / Old" in text
     assert "anna@ozols.lv" in text
     assert "LUR-2026-000123" in text
