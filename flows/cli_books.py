@@ -82,13 +82,13 @@ def _progress() -> Progress:
 
 def _summary(report: ImportReport) -> Table:
     table = Table("", "new", "changed", "unchanged", "in the books, not in the file")
+    counts: list[Counter[str]] = [
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.not_in_file,
+    ]
     for kind in KINDS:
-        counts: list[Counter[str]] = [
-            report.created,
-            report.updated,
-            report.unchanged,
-            report.not_in_file,
-        ]
         table.add_row(kind.replace("_", " "), *(str(c[kind]) for c in counts))
     return table
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from flows import demo
+from flows.cli_requests import api_url
 from flows.common import load_settings, uow_factory
 from flows.settings import Settings
 from handlers.books import ImportReport
@@ -115,10 +115,7 @@ def send(
 
 
 def _ui_url(settings: Settings) -> str:
-    api = os.environ.get("PREFECT_API_URL")
-    if api:
-        return api.removesuffix("/").removesuffix("/api")
-    return f"http://127.0.0.1:{settings.prefect_port}"
+    return api_url(settings).removesuffix("/").removesuffix("/api")
 
 
 def guide(settings: Settings) -> str:
@@ -160,6 +157,7 @@ def announce_pending(settings: Settings, *, expected: int, stop: threading.Event
     """Print the runs waiting for approval once the samples reached staff (or time ran out)."""
     deadline = time.monotonic() + ANNOUNCE_TIMEOUT_SECONDS
     rows: list[Application] = []
+    waiting: list[Application] = []
     while not stop.wait(2.0):
         # A busy database only delays the announcement to the next look.
         with contextlib.suppress(SQLAlchemyError):
@@ -178,7 +176,6 @@ def announce_pending(settings: Settings, *, expected: int, stop: threading.Event
             str(application.status),
         )
     console.print(table)
-    waiting = [a for a in rows if a.status == ApplicationStatus.awaiting_approval]
     if waiting:
         console.print(
             f"{len(waiting)} waiting for approval, e.g. "

@@ -16,7 +16,7 @@ from flows.settings import Settings
 # Submodules, not the package root: the editable install can import `forms` as a namespace
 # package in the console script, and then forms/__init__.py never runs.
 from forms.blank import render_form
-from forms.catalogue import FORMS, form_by_code
+from forms.catalogue import FORM_CODES, FORMS, FieldDef, form_by_code
 from forms.parse import parse_document
 
 app = typer.Typer(help="Blank forms and reading filled ones.", no_args_is_help=True)
@@ -27,6 +27,15 @@ class Format(StrEnum):
 
     docx = "docx"
     rtf = "rtf"
+
+
+def _field_json(field: FieldDef) -> dict[str, str | bool]:
+    return {
+        "key": field.key,
+        "label_lv": field.label_lv,
+        "label_en": field.label_en,
+        "required": field.required,
+    }
 
 
 @app.command("list")
@@ -40,28 +49,12 @@ def list_forms(
                 "code": form.code,
                 "title_lv": form.title_lv,
                 "title_en": form.title_en,
-                "fields": [
-                    {
-                        "key": f.key,
-                        "label_lv": f.label_lv,
-                        "label_en": f.label_en,
-                        "required": f.required,
-                    }
-                    for f in form.fields
-                ],
+                "fields": [_field_json(f) for f in form.fields],
                 "table": None
                 if form.table is None
                 else {
                     "key": form.table.key,
-                    "columns": [
-                        {
-                            "key": c.key,
-                            "label_lv": c.label_lv,
-                            "label_en": c.label_en,
-                            "required": c.required,
-                        }
-                        for c in form.table.columns
-                    ],
+                    "columns": [_field_json(c) for c in form.table.columns],
                 },
             }
             for form in FORMS
@@ -69,10 +62,10 @@ def list_forms(
         typer.echo(json.dumps(catalogue, ensure_ascii=False, indent=2))
         return
     for form in FORMS:
-        typer.echo(f"{form.code:<18} {form.title_lv} / {form.title_en}")
+        typer.echo(f"{form.code:<18} {form.title}")
         for field in form.specific_fields:
             mark = "*" if field.required else " "
-            typer.echo(f"  {mark} {field.key:<22} {field.label_lv} / {field.label_en}")
+            typer.echo(f"  {mark} {field.key:<22} {field.label}")
         if form.table is not None:
             columns = ", ".join(c.key for c in form.table.columns)
             typer.echo(
@@ -107,7 +100,7 @@ def blank(
     if form_type is None:
         raise typer.BadParameter("give a form type or --all DIR")
     if form_by_code(form_type) is None:
-        codes = ", ".join(f.code for f in FORMS)
+        codes = ", ".join(FORM_CODES)
         raise typer.BadParameter(f"unknown form type {form_type!r}; one of: {codes}")
     chosen = fmt or Format.docx
     data = render_form(form_type, chosen.value, send_to=send_to)

@@ -38,17 +38,19 @@ def message_handler(
     settings: Settings, *, source: str, today: date | None = None
 ) -> Callable[[bytes], MessageOutcome]:
     """`raw bytes -> MessageOutcome` wired with the settings' database, home and limits."""
+    factory = partial(uow_factory, settings)
+    limits = limits_from(settings)
 
     def handle(raw: bytes) -> MessageOutcome:
         return process_message(
             raw,
             source=source,
-            uow_factory=partial(uow_factory, settings),
+            uow_factory=factory,
             home=settings.home,
             today=today or date.today(),
             staff_email=settings.staff_email,
             require_dmarc_pass=settings.require_dmarc_pass,
-            limits=limits_from(settings),
+            limits=limits,
         )
 
     return handle

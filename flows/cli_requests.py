@@ -212,6 +212,16 @@ def reject(
     _decide_or_exit(reference, "reject", staff, comment)
 
 
+def _serve_or_exit(*, start_server: bool) -> None:
+    from flows.serve import ServeError, run
+
+    try:
+        raise typer.Exit(run(load_settings(), start_server=start_server))
+    except ServeError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
 def register_top_level(root: typer.Typer) -> None:
     """Add `serve` and `worker` to the root app."""
 
@@ -222,21 +232,9 @@ def register_top_level(root: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Start a local Prefect server (unless PREFECT_API_URL is set), serve, poll intake."""
-        from flows.serve import ServeError, run
-
-        try:
-            raise typer.Exit(run(load_settings(), start_server=not no_server))
-        except ServeError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2) from exc
+        _serve_or_exit(start_server=not no_server)
 
     @root.command("worker")
     def worker() -> None:
         """Serve the deployments against the shared server at PREFECT_API_URL."""
-        from flows.serve import ServeError, run
-
-        try:
-            raise typer.Exit(run(load_settings(), start_server=False))
-        except ServeError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2) from exc
+        _serve_or_exit(start_server=False)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlmodel import select
 
 from forms import render_form
+from forms.catalogue import FORM_CODES
 from handlers.books import ImportReport, Progress, import_file
 from handlers.db import UnitOfWork
 from handlers.models import Customer
@@ -26,15 +27,7 @@ DEMO_BOOKS = Path(__file__).parent / "demo_data" / "books.json"
 INTAKE_ADDRESS = "pieteikumi@example.lv"
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 RTF_TYPE = ("application", "rtf")
-FORM_TYPES = (
-    "user_change",
-    "user_add",
-    "user_block",
-    "fee_increase",
-    "requisites_change",
-    "contract_suspend",
-    "einvoice_access",
-)
+FORM_TYPES = FORM_CODES  # one sample per form, in the catalogue's order
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from forms.layout import (
     user_rows,
     value_lines,
 )
-from forms.values import fold_text
 
 _GREY = RGBColor(0x55, 0x55, 0x55)
 _LABEL_WIDTH, _VALUE_WIDTH = Cm(7.5), Cm(9.5)
@@ -123,11 +122,8 @@ def render_docx(
     section.page_width, section.page_height = Cm(21), Cm(29.7)
     section.left_margin = section.right_margin = Cm(2)
     section.top_margin = section.bottom_margin = Cm(1.5)
-    titles = label_lines(form.title_lv, form.title_en, labels)
-    for index, title in enumerate(titles):
-        run = document.add_paragraph().add_run(
-            title if labels != "plain" or index else fold_text(title).capitalize()
-        )
+    for index, title in enumerate(label_lines(form.title_lv, form.title_en, labels)):
+        run = document.add_paragraph().add_run(title)
         run.bold = index == 0
         run.italic = index > 0
         run.font.size = Pt(14 if index == 0 else 11)

@@ -20,7 +20,6 @@ from forms.layout import (
     user_rows,
     value_lines,
 )
-from forms.values import fold_text
 
 # A4 with 2 cm margins: 17 cm of text width, in twips.
 _TEXT_WIDTH = 9638
@@ -112,11 +111,9 @@ def render_rtf(
 ) -> bytes:
     """The form as an RTF document."""
     parts = [_HEADER]
-    titles = label_lines(form.title_lv, form.title_en, labels)
-    for index, title in enumerate(titles):
-        shown = fold_text(title).capitalize() if labels == "plain" and index == 0 else title
+    for index, title in enumerate(label_lines(form.title_lv, form.title_en, labels)):
         parts.append(
-            _paragraph(shown, bold=index == 0, italic=index > 0, size=28 if index == 0 else 22)
+            _paragraph(title, bold=index == 0, italic=index > 0, size=28 if index == 0 else 22)
         )
     code_label = " / ".join(label_lines(*FORM_CODE_LABEL, labels))
     parts.append(rf"\pard\plain\f0\fs20\sa120 {escape(code_label)}: {{\b {form.code}}}\par" + "\n")

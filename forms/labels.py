@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from forms.catalogue import FORM_CODE_LABEL, FORMS, FieldDef, FormDef, TableDef
+from forms.catalogue import FORM_CODE_LABEL, FORMS, FieldDef, FormDef, TableDef, form_by_code
 from forms.readers.base import Row
 
 
@@ -142,13 +142,13 @@ _TITLES = [(fold(f.title_lv), f) for f in FORMS] + [(fold(f.title_en), f) for f 
 def detect_form(rows: list[Row]) -> FormDef | None:
     """The form by its `Form code:` line first, any code second, its title third."""
     text = fold("\n".join("\t".join(row.cells) for row in rows))
-    by_code = {f.code: f for f in FORMS}
     for found in _CODE_LINE.finditer(text):
-        if found.group(1) in by_code:
-            return by_code[found.group(1)]
+        form = form_by_code(found.group(1))
+        if form is not None:
+            return form
     codes = {m.group(1) for m in _CODE_WORD.finditer(text)}
     if len(codes) == 1:
-        return by_code[codes.pop()]
+        return form_by_code(codes.pop())
     squeezed = re.sub(r"\s+", " ", text)
     titled = {form.code: form for title, form in _TITLES if title in squeezed}
     if len(titled) == 1:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Literal
 
-from forms.catalogue import ACTION_CHOICES, FieldDef, FormDef
+from forms.catalogue import ACTION_CHOICES, COMMON_FIELDS, FieldDef, FormDef
 from forms.values import fold_text
 
 LabelStyle = Literal["both", "lv", "en", "plain"]
@@ -87,9 +87,7 @@ def user_rows(form: FormDef, values: Mapping[str, Any]) -> list[list[str]]:
 
 def sections(form: FormDef) -> list[tuple[str, tuple[FieldDef, ...]]]:
     """The form's two-column tables: the common block, then the form's own fields."""
-    sections = [
-        ("Pasūtītājs / Customer", form.fields[: len(form.fields) - len(form.specific_fields)])
-    ]
+    sections = [("Pasūtītājs / Customer", form.fields[: len(COMMON_FIELDS)])]
     if form.specific_fields:
         sections.append(("Iesnieguma dati / Application details", form.specific_fields))
     return sections

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from handlers.commands import TopUp
+from handlers.contracts import DETAIL_FIELDS
 from handlers.db import UnitOfWork
 from handlers.lookups import (
     audit,
@@ -24,8 +25,6 @@ from handlers.models import Contract, Invoice, LedgerEntry, UserStatus
 from handlers.results import OperationResult, RuleViolation, failure, run_once, success
 from handlers.users import accountant_emails
 from notifications.outbox import enqueue
-
-DETAIL_FIELDS = ("name", "address", "vat_no", "bank", "swift", "iban")
 
 
 def _start_of(day: date) -> datetime:
@@ -76,12 +75,7 @@ def statement(
         if date_from is not None:
             start = _start_of(date_from)
             stmt = stmt.where(col(LedgerEntry.created_at) >= start)
-            earlier = uow.session.exec(
-                select(LedgerEntry).where(
-                    LedgerEntry.user_id == user_id, col(LedgerEntry.created_at) < start
-                )
-            ).all()
-            opening = money(sum((e.amount for e in earlier), Decimal(0)))
+            opening = balance_of(uow, user_id, before=start)
         if date_to is not None:
             stmt = stmt.where(col(LedgerEntry.created_at) < _start_of(date_to + timedelta(days=1)))
         entries = uow.session.exec(

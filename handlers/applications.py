@@ -153,15 +153,6 @@ def record_message(cmd: RecordMessage, *, uow: UnitOfWork) -> MessageRecord:
     raise RuntimeError("message row could not be recorded")
 
 
-def message_status(message_id: int, *, uow: UnitOfWork) -> MessageStatus:
-    """The current status of a message row."""
-    with uow:
-        row = uow.session.get(InboundMessage, message_id)
-        if row is None:
-            raise LookupError(f"no message {message_id}")
-        return row.status
-
-
 def message_application_ids(message_id: int, *, uow: UnitOfWork) -> list[tuple[int, str, str]]:
     """(id, reference, status) of the applications made from a message, in attachment order."""
     with uow:
@@ -252,6 +243,11 @@ def _existing_application(session: Any, cmd: CreateApplication) -> Application |
     return found
 
 
+def _text_field(cmd: CreateApplication, name: str) -> str | None:
+    value = cmd.fields.get(name)
+    return value if isinstance(value, str) else None
+
+
 def _record(row: Application, *, created: bool) -> ApplicationRecord:
     assert row.id is not None  # noqa: S101 - rows read back from the database have ids
     return ApplicationRecord(row.id, row.reference, row.status, row.duplicate_of, created)
@@ -267,13 +263,9 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
                 return _record(existing, created=False)
             valid = cmd.form_type is not None and not cmd.errors
             status = ApplicationStatus.received if valid else ApplicationStatus.invalid
-            reg_no = cmd.fields.get("reg_no")
-            contract_no = cmd.fields.get("contract_no")
-            contract = _contract_for(
-                session,
-                reg_no if isinstance(reg_no, str) else None,
-                contract_no if isinstance(contract_no, str) else None,
-            )
+            reg_no = _text_field(cmd, "reg_no")
+            contract_no = _text_field(cmd, "contract_no")
+            contract = _contract_for(session, reg_no, contract_no)
             warnings = list(cmd.warnings)
             duplicate = _duplicate_of(session, cmd, contract) if valid else None
             if duplicate is not None:
@@ -287,8 +279,8 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
                 filename=cmd.filename,
                 document_sha256=cmd.document_sha256,
                 form_type=cmd.form_type,
-                reg_no=reg_no if isinstance(reg_no, str) else None,
-                contract_no=contract_no if isinstance(contract_no, str) else None,
+                reg_no=reg_no,
+                contract_no=contract_no,
                 contract_id=contract.id if contract is not None else None,
                 sender=cmd.sender,
                 fields=cmd.fields,
@@ -314,23 +306,23 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
                 )
             )
             cc: list[str] = []
-            contact = cmd.fields.get("submitter_email")
+            submitter = _text_field(cmd, "submitter_email")
+            contact = None if submitter is None else submitter.strip().lower()
             if (
                 contract is not None
                 and contract.id is not None
-                and isinstance(contact, str)
-                and contact.strip().lower() != cmd.sender
-                and contact.strip().lower() in _contract_addresses(session, contract.id)
+                and contact is not None
+                and contact != cmd.sender
+                and contact in _contract_addresses(session, contract.id)
             ):
-                cc.append(contact.strip().lower())
+                cc.append(contact)
             context: dict[str, Any] = {
                 "reference": reference,
                 "form_title_lv": cmd.form_title_lv,
                 "form_title_en": cmd.form_title_en,
             }
             if valid:
-                customer = cmd.fields.get("customer_name")
-                context["customer_name"] = customer if isinstance(customer, str) else ""
+                context["customer_name"] = _text_field(cmd, "customer_name") or ""
             else:
                 context["errors"] = cmd.error_lines
             outbox.enqueue(

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
+from forms.catalogue import FORM_CODES
 from forms.result import Issue
 from forms.values import fold_text
 from handlers.db import UnitOfWork
@@ -222,21 +223,10 @@ def check_application(
         _contract_state(checker, form_type, fields)
         _authorized(checker, fields, sender)
         specific = getattr(checker, form_type, None)
-        if form_type not in _FORM_TYPES:
+        if form_type not in FORM_CODES:
             checker.errors.append(_issue(None, "unknown_form_type", form_type=form_type))
         elif specific is not None:
             specific(fields)
         return CheckResult(
             errors=checker.errors, warnings=checker.warnings, contract_id=contract.id
         )
-
-
-_FORM_TYPES = {
-    "user_change",
-    "user_add",
-    "user_block",
-    "fee_increase",
-    "requisites_change",
-    "contract_suspend",
-    "einvoice_access",
-}

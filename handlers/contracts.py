@@ -17,6 +17,7 @@ from handlers.commands import (
 )
 from handlers.db import UnitOfWork
 from handlers.lookups import (
+    active_users,
     audit,
     base_fee_on,
     confirm,
@@ -37,6 +38,7 @@ from handlers.models import (
     UserStatus,
 )
 from handlers.results import OperationResult, RuleViolation, apply_once, run_once
+from handlers.users import start_due_blocks
 
 DETAIL_FIELDS = ("name", "address", "vat_no", "bank", "swift", "iban")
 CONTRACT_FIELDS = ("status", "suspended_from", "suspended_until")
@@ -212,11 +214,7 @@ def start_suspension(uow: UnitOfWork, cmd: Command, contract: Contract) -> list[
     contract.status = ContractStatus.suspended
     uow.session.add(contract)
     blocked = []
-    for user in uow.session.exec(
-        select(User)
-        .where(User.contract_id == contract.id, User.status == UserStatus.active)
-        .order_by(col(User.id))
-    ).all():
+    for user in active_users(uow, row_id(contract)):
         user_before = snapshot(user, "status", "blocked_reason", "blocked_from")
         user.status = UserStatus.blocked
         user.blocked_reason = BlockReason.suspension
@@ -346,54 +344,6 @@ def apply_due_contract_dates(*, uow: UnitOfWork, today: date) -> list[OperationR
         + start_due_blocks(uow=uow, today=today)
         + resume_due_contracts(uow=uow, today=today)
     )
-
-
-def start_due_blocks(*, uow: UnitOfWork, today: date) -> list[OperationResult]:
-    """Block every user whose scheduled block (a form's "Block from") has come, per contract."""
-    with uow:
-        due = uow.session.exec(
-            select(User)
-            .where(
-                User.status == UserStatus.active,
-                User.blocked_reason == BlockReason.own,
-                col(User.blocked_from).is_not(None),
-                col(User.blocked_from) <= today,
-            )
-            .order_by(col(User.contract_id), col(User.username))
-        ).all()
-        by_contract: dict[int, list[User]] = {}
-        for user in due:
-            by_contract.setdefault(user.contract_id, []).append(user)
-        results = []
-        for contract_id, users in by_contract.items():
-            contract = uow.session.get(Contract, contract_id)
-            assert contract is not None  # noqa: S101 (a foreign key guarantees it)
-            cmd = ResumeContract(  # any command carries the key and the actor for the audit
-                request_key=f"block-due:{contract.number}:{today.isoformat()}",
-                contract_no=contract.number,
-            )
-            results.append(
-                apply_once(uow, "start_blocks", cmd.key, partial(_blocks_started, uow, cmd, users))
-            )
-        uow.commit()
-        return results
-
-
-def _blocks_started(uow: UnitOfWork, cmd: Command, users: list[User]) -> dict[str, Any]:
-    for user in users:
-        before = snapshot(user, "status", "blocked_reason", "blocked_from")
-        user.status = UserStatus.blocked
-        uow.session.add(user)
-        audit(
-            uow,
-            cmd,
-            "user.block",
-            "user",
-            user.id,
-            before=before,
-            after=snapshot(user, "status", "blocked_reason", "blocked_from"),
-        )
-    return {"blocked": [u.username for u in users]}
 
 
 def resume_due_contracts(*, uow: UnitOfWork, today: date) -> list[OperationResult]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -67,12 +67,14 @@ def find_user(
     return user
 
 
-def balance_of(uow: UnitOfWork, user_id: int) -> Decimal:
-    """The sum of the user's ledger entries."""
-    total = uow.session.exec(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.user_id == user_id)
-    ).one()
-    return money(total)
+def balance_of(uow: UnitOfWork, user_id: int, *, before: datetime | None = None) -> Decimal:
+    """The sum of the user's ledger entries (only those created before a moment, when given)."""
+    stmt = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.user_id == user_id
+    )
+    if before is not None:
+        stmt = stmt.where(col(LedgerEntry.created_at) < before)
+    return money(uow.session.exec(stmt).one())
 
 
 def active_users(uow: UnitOfWork, contract_id: int, *, role: UserRole | None = None) -> list[User]:
@@ -182,19 +184,23 @@ def confirm(
         )
 
 
+def addressee(user: User) -> dict[str, Any]:
+    """Who a personal e-mail greets; delivery mints the password or reset token by `user_id`."""
+    return {
+        "user_id": user.id,
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+    }
+
+
 def send_credentials(uow: UnitOfWork, cmd: Command, user: User, login_url: str) -> None:
     """Enqueue the credentials e-mail; the password itself is minted when it is delivered."""
     enqueue(
         uow.session,
         template="credentials",
         recipient=user.email,
-        context={
-            "user_id": user.id,
-            "username": user.username,
-            "first_name": user.first_name,
-            "last_name": user.last_name,
-            "login_url": login_url,
-        },
+        context={**addressee(user), "login_url": login_url},
         dedupe_key=f"{cmd.dedupe_key}:{user.username}",
         application_id=cmd.application_id,
     )

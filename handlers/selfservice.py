@@ -11,7 +11,7 @@ from forms.values import InvalidValue, normalize_email, normalize_phone
 from handlers.commands import ChangePassword, RequestPasswordReset, ResetPassword, UpdateContact
 from handlers.credentials import MIN_PASSWORD_LENGTH, hash_password, token_hash, verify_password
 from handlers.db import UnitOfWork
-from handlers.lookups import audit, find_user, snapshot
+from handlers.lookups import addressee, audit, find_user, snapshot
 from handlers.messages import message
 from handlers.models import (
     Application,
@@ -67,10 +67,7 @@ def _apply_request_reset(cmd: RequestPasswordReset, uow: UnitOfWork) -> dict[str
             template="password_reset",
             recipient=user.email,
             context={
-                "user_id": user.id,
-                "username": user.username,
-                "first_name": user.first_name,
-                "last_name": user.last_name,
+                **addressee(user),
                 "valid_hours": int(RESET_TOKEN_LIFETIME.total_seconds() // 3600),
             },
             dedupe_key=cmd.key,

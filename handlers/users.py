@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from handlers.commands import AddUsers, BlockUsers, ChangeUser, GrantEinvoiceAccess, NewUser
 from handlers.credentials import unique_username
@@ -30,7 +32,7 @@ from handlers.models import (
     UserRole,
     UserStatus,
 )
-from handlers.results import OperationResult, RuleViolation, run_once
+from handlers.results import OperationResult, RuleViolation, apply_once, run_once
 
 DEFAULT_LOGIN_URL = "https://datubazes.example.lv/login"
 USER_FIELDS = ("username", "status", "blocked_reason", "blocked_from", "email", "role")
@@ -186,14 +188,9 @@ def change_user(cmd: ChangeUser, *, uow: UnitOfWork, today: date) -> OperationRe
     return run_once(uow, "change_user", cmd.key, lambda: _apply_change_user(cmd, uow, today))
 
 
-def _apply_add_users(cmd: AddUsers, uow: UnitOfWork, today: date) -> dict[str, Any]:
-    if not cmd.users:
-        raise RuleViolation("no_users", field="users")
-    contract = find_contract(uow, cmd.contract_no)
-    before = monthly_amount(uow, contract, today)
-    _check_new_emails(uow, contract, list(cmd.users))
-    users = [register_user(uow, cmd, contract, person) for person in cmd.users]
-    after = monthly_amount(uow, contract, today)
+def _audit_monthly_amount(
+    uow: UnitOfWork, cmd: AddUsers | BlockUsers, contract: Contract, before: Decimal, after: Decimal
+) -> None:
     audit(
         uow,
         cmd,
@@ -203,6 +200,17 @@ def _apply_add_users(cmd: AddUsers, uow: UnitOfWork, today: date) -> dict[str, A
         before={"monthly_amount": str(before)},
         after={"monthly_amount": str(after)},
     )
+
+
+def _apply_add_users(cmd: AddUsers, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    if not cmd.users:
+        raise RuleViolation("no_users", field="users")
+    contract = find_contract(uow, cmd.contract_no)
+    before = monthly_amount(uow, contract, today)
+    _check_new_emails(uow, contract, list(cmd.users))
+    users = [register_user(uow, cmd, contract, person) for person in cmd.users]
+    after = monthly_amount(uow, contract, today)
+    _audit_monthly_amount(uow, cmd, contract, before, after)
     names = ", ".join(u.username for u in users)
     confirm(uow, cmd, "user_add", "summary_user_add", usernames=names, monthly_amount=after)
     return {
@@ -237,15 +245,7 @@ def _apply_block_users(cmd: BlockUsers, uow: UnitOfWork, today: date) -> dict[st
         _block(uow, cmd, user, BlockReason.own, day, today=today)
     after = monthly_amount(uow, contract, day)
     names = ", ".join(u.username for u in users)
-    audit(
-        uow,
-        cmd,
-        "contract.monthly_amount",
-        "contract",
-        contract.id,
-        before={"monthly_amount": str(before)},
-        after={"monthly_amount": str(after)},
-    )
+    _audit_monthly_amount(uow, cmd, contract, before, after)
     confirm(
         uow, cmd, "user_block", "summary_user_block", usernames=names, block_from=day.isoformat()
     )
@@ -290,13 +290,45 @@ def grant_einvoice_access(
 
 def accountant_emails(uow: UnitOfWork, contract_id: int) -> list[str]:
     """The e-mails of the contract's active accountants (invoice notices go there too)."""
-    return [
-        u.email
-        for u in uow.session.exec(
-            select(User).where(
-                User.contract_id == contract_id,
-                User.role == UserRole.accountant,
+    return [u.email for u in active_users(uow, contract_id, role=UserRole.accountant)]
+
+
+def start_due_blocks(*, uow: UnitOfWork, today: date) -> list[OperationResult]:
+    """Block every user whose scheduled block (a form's "Block from") has come, per contract."""
+    with uow:
+        due = uow.session.exec(
+            select(User)
+            .where(
                 User.status == UserStatus.active,
+                User.blocked_reason == BlockReason.own,
+                col(User.blocked_from).is_not(None),
+                col(User.blocked_from) <= today,
             )
+            .order_by(col(User.contract_id), col(User.username))
         ).all()
-    ]
+        by_contract: dict[int, list[User]] = {}
+        for user in due:
+            by_contract.setdefault(user.contract_id, []).append(user)
+        results = []
+        for contract_id, users in by_contract.items():
+            contract = uow.session.get(Contract, contract_id)
+            assert contract is not None  # noqa: S101 (a foreign key guarantees it)
+            cmd = BlockUsers(
+                request_key=f"block-due:{contract.number}:{today.isoformat()}",
+                contract_no=contract.number,
+                usernames=tuple(u.username for u in users),
+            )
+            results.append(
+                apply_once(
+                    uow, "start_blocks", cmd.key, partial(_blocks_due, uow, cmd, users, today)
+                )
+            )
+        uow.commit()
+        return results
+
+
+def _blocks_due(uow: UnitOfWork, cmd: BlockUsers, users: list[User], today: date) -> dict[str, Any]:
+    for user in users:
+        assert user.blocked_from is not None  # noqa: S101 (selected by it)
+        _block(uow, cmd, user, BlockReason.own, user.blocked_from, today=today)
+    return {"blocked": list(cmd.usernames)}

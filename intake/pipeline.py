@@ -91,11 +91,10 @@ def _field_labels(form_type: str | None, key: str | None) -> tuple[str, str]:
         return ("", "")
     base, _, column = key.partition(".")
     base = base.split("[", 1)[0]
-    if column and form.table is not None and base == form.table.key:
-        for col in form.table.columns:
-            if col.key == column:
-                return (col.label_lv, col.label_en)
     if form.table is not None and base == form.table.key:
+        for col in form.table.columns:
+            if column and col.key == column:
+                return (col.label_lv, col.label_en)
         return (form.table.title_lv, form.table.title_en)
     try:
         spec = form.field(base)

@@ -28,13 +28,9 @@ class DocumentRefused(Exception):
 
 
 class Reader(Protocol):
-    """A document format: recognizes its bytes and turns them into rows."""
+    """A document format: turns its bytes into rows."""
 
     name: str
-
-    def detect(self, filename: str, data: bytes) -> bool:
-        """True when these bytes are this reader's format."""
-        ...
 
     def extract(self, data: bytes) -> list[Row]:
         """The document's rows; raises DocumentRefused when it cannot or must not be read."""

@@ -17,7 +17,6 @@ from docx.oxml.ns import nsmap
 
 from forms.readers.base import DocumentRefused, Row
 from forms.safety import MAX_TEXT_PART_BYTES, open_zip, parse_xml, read_member
-from forms.sniff import sniff_format
 
 _W = nsmap["w"]
 _W_STRICT = "http://purl.oclc.org/ooxml/wordprocessingml/main"
@@ -214,10 +213,6 @@ class DocxReader:
     """Office Open XML word-processing documents, as Word and LibreOffice save them."""
 
     name = "docx"
-
-    def detect(self, filename: str, data: bytes) -> bool:
-        """A zip holding a word-processing main document."""
-        return sniff_format(filename, data) == "docx"
 
     def extract(self, data: bytes) -> list[Row]:
         """The body's paragraphs and table rows in document order."""

@@ -161,10 +161,6 @@ class RtfReader:
 
     name = "rtf"
 
-    def detect(self, filename: str, data: bytes) -> bool:
-        """Bytes that open with an RTF header."""
-        return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5] == b"{\\rtf"
-
     def extract(self, data: bytes) -> list[Row]:
         """Paragraphs and table rows in document order."""
         found = _CODEPAGE.search(data, 0, 4096)

@@ -16,13 +16,12 @@ from typing import Any
 from handlers.books.records import (
     Books,
     ContractRecord,
-    Location,
     Problem,
     Progress,
     UserRecord,
 )
 from handlers.books.snapshot import ContractState, Snapshot, UserState, load_snapshot
-from handlers.books.validation import load_books
+from handlers.books.validation import load_books, problem_at
 from handlers.books.writer import ACTOR, USER_FIELDS, Plan, Writer, details_of
 from handlers.db import UnitOfWork
 
@@ -101,12 +100,6 @@ def _user_values(u: UserRecord | UserState) -> tuple[Any, ...]:
     return (*(getattr(u, f) for f in USER_FIELDS), u.balance)
 
 
-def _conflict(where: Location, fld: str, lv: str, en: str) -> Problem:
-    return Problem(
-        file=where.file, row=where.row, field=fld, code="conflict", message_lv=lv, message_en=en
-    )
-
-
 def _plan(books: Books, snap: Snapshot, report: ImportReport) -> Plan:
     """What the file adds and changes; moves between owners are problems, not changes."""
     plan = Plan()
@@ -130,9 +123,10 @@ def _plan(books: Books, snap: Snapshot, report: ImportReport) -> Plan:
             elif state is None or cstate.customer_id != state.id:
                 owner = reg_no_of[cstate.customer_id]
                 report.problems.append(
-                    _conflict(
+                    problem_at(
                         contract.where,
                         "number",
+                        "conflict",
                         f"Līgums {contract.number} datubāzē pieder klientam {owner}",
                         f"Contract {contract.number} belongs to customer {owner} in the books",
                     )
@@ -159,9 +153,10 @@ def _plan(books: Books, snap: Snapshot, report: ImportReport) -> Plan:
                 elif cstate is None or ustate.contract_id != cstate.id:
                     other = number_of[ustate.contract_id]
                     report.problems.append(
-                        _conflict(
+                        problem_at(
                             user.where,
                             "username",
+                            "conflict",
                             f"Lietotājs {user.username} datubāzē pieder līgumam {other}",
                             f"User {user.username} belongs to contract {other} in the books",
                         )

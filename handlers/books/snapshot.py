@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlmodel import Session, SQLModel
 
+from handlers.lookups import money
 from handlers.models import (
     AuthorizedPerson,
     BlockReason,
@@ -30,7 +31,6 @@ from handlers.models import (
     UserStatus,
 )
 
-CENT = Decimal("0.01")
 DETAIL_FIELDS = ("name", "address", "vat_no", "bank", "swift", "iban")
 
 
@@ -102,7 +102,7 @@ class Snapshot:
 
 def _money(value: Any) -> Decimal:
     # SQLite hands sums back through a float; two places is what money has.
-    return Decimal(value if value is not None else 0).quantize(CENT)
+    return money(value if value is not None else 0)
 
 
 def _rows(

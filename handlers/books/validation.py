@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from forms import values as v
-from handlers.books.formats import Kind, RawBooks, RawRow, read_books
+from handlers.books.formats import CSV_FILES, PARENT_KIND, Kind, RawBooks, RawRow, read_books
 from handlers.books.records import (
     AuthorizedPersonRecord,
     Books,
@@ -206,11 +206,6 @@ def validate_books(
         "authorized_person": "email",
         "user": "username",
     }
-    parent_of: dict[Kind, Kind] = {
-        "contract": "customer",
-        "authorized_person": "contract",
-        "user": "contract",
-    }
     for kind in ("customer", "contract", "authorized_person", "user"):
         index = indexes[kind]
         for row in raw.rows[kind]:
@@ -220,8 +215,11 @@ def validate_books(
             checked = _check_row(row, problems)
             parent: _Node | None = None
             parent_ok = True
-            if kind != "customer":
-                parent, parent_ok = _find_parent(row, indexes[parent_of[kind]], raw, problems)
+            parent_kind = PARENT_KIND[kind]
+            if parent_kind is not None:
+                parent, parent_ok = _find_parent(
+                    row, parent_kind, indexes[parent_kind], raw, problems
+                )
             key_field = key_of[kind]
             key = _key(row, key_field) if checked is None else str(checked[key_field])
             # Authorized persons are unique per contract; the others across the whole file.
@@ -272,7 +270,7 @@ def _parent_ref(row: RawRow) -> str:
 
 
 def _find_parent(
-    row: RawRow, parents: _Index, raw: RawBooks, problems: list[Problem]
+    row: RawRow, parent_kind: Kind, parents: _Index, raw: RawBooks, problems: list[Problem]
 ) -> tuple[_Node | None, bool]:
     """The parent node of a row, and whether the row may go on (False: left out)."""
     if row.parent is not None:  # JSON: the enclosing object, if it was good
@@ -286,10 +284,9 @@ def _find_parent(
     node = parents.by_key.get(key)
     if node is not None:
         return node, True
-    parent_kind: Kind = "customer" if key_field == "reg_no" else "contract"
     # A parent that was itself reported (or whose file was unreadable) needs no second report.
     if key not in parents.failed_keys and parent_kind not in raw.unreadable:
-        file = "customers.csv" if parent_kind == "customer" else "contracts.csv"
+        file = CSV_FILES[parent_kind][0]
         problems.append(
             problem_at(
                 row.where,

@@ -186,6 +186,22 @@ class Writer:
             }
         )
 
+    def _changed(
+        self,
+        action: str,
+        entity: str,
+        entity_id: int,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        keys: Sequence[str] | None = None,
+    ) -> None:
+        """An audit event with the before and after of the changed keys (by default: differing)."""
+        if keys is None:
+            keys = [k for k in new if old.get(k) != new[k]]
+        self._event(
+            action, entity, entity_id, {k: old.get(k) for k in keys}, {k: new[k] for k in keys}
+        )
+
     def _customers(self, plan: Plan) -> None:
         ids = self._insert(
             Customer,
@@ -200,14 +216,8 @@ class Writer:
             details.append({"customer_id": cid, "version": 1, **details_of(customer)})
         for state, customer in plan.changed_details:
             new = details_of(customer)
-            old = state.details or {}
-            changed = [k for k in DETAIL_FIELDS if old.get(k) != new[k]]
-            self._event(
-                "customer_details_changed",
-                "customer",
-                state.id,
-                {k: old.get(k) for k in changed},
-                {k: new[k] for k in changed},
+            self._changed(
+                "customer_details_changed", "customer", state.id, state.details or {}, new
             )
             details.append({"customer_id": state.id, "version": state.max_version + 1, **new})
         for row in details:
@@ -275,14 +285,12 @@ class Writer:
                     )
                 else:
                     fee_updates.append({"id": fee_id, "base_fee": contract.base_fee})
-            old, new = _contract_dict(state), _contract_dict(contract)
-            changed = [k for k in new if old[k] != new[k]]
-            self._event(
+            self._changed(
                 "contract_changed",
                 "contract",
                 state.id,
-                {k: old[k] for k in changed},
-                {k: new[k] for k in changed},
+                _contract_dict(state),
+                _contract_dict(contract),
             )
         self._insert(ContractFee, fees)
         self._update(Contract, updates)
@@ -362,14 +370,10 @@ class Writer:
                     )
                 )
             old, new = _user_dict(state, masked=False), _user_dict(user, masked=False)
+            # Compared unmasked, so that a changed personal code is seen; shown masked.
             changed = [k for k in new if old[k] != new[k]]
-            old, new = _user_dict(state), _user_dict(user)
-            self._event(
-                "user_changed",
-                "user",
-                state.id,
-                {k: old[k] for k in changed},
-                {k: new[k] for k in changed},
+            self._changed(
+                "user_changed", "user", state.id, _user_dict(state), _user_dict(user), changed
             )
         self._update(User, updates)
         self._insert(LedgerEntry, ledger)
