@@ -26,3 +26,15 @@ def engine_for(url: str) -> Engine:
 def uow_factory(settings: Settings) -> UnitOfWork:
     """A fresh unit of work on the configured accounts database."""
     return UnitOfWork(engine_for(settings.resolved_database_url))
+
+
+async def deliver_due_mail(settings: Settings) -> int:
+    """Send what the outbox holds that is due (new, or due for another try); how many sent."""
+    from notifications.delivery import deliver_pending, transport_from
+
+    report = await deliver_pending(
+        uow_factory=lambda: uow_factory(settings),
+        transport=transport_from(settings),
+        home=settings.home,
+    )
+    return report.sent

@@ -17,7 +17,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.flow_runs import asuspend_flow_run
 from prefect.runtime import flow_run as current_run
 
-from flows.common import load_settings, uow_factory
+from flows.common import deliver_due_mail, load_settings, uow_factory
 from flows.review import Decision, decision_model, decision_problem, form_titles, review_markdown
 from handlers import decisions
 from handlers.models import Application
@@ -131,15 +131,7 @@ def apply_to_books(application_id: int, actor: str) -> str:
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
 async def deliver_mail() -> int:
     """Send what the outbox holds; the number of messages sent."""
-    from notifications.delivery import deliver_pending, transport_from
-
-    settings = load_settings()
-    report = await deliver_pending(
-        uow_factory=lambda: uow_factory(settings),
-        transport=transport_from(settings),
-        home=settings.home,
-    )
-    return report.sent
+    return await deliver_due_mail(load_settings())
 
 
 async def wait_for_decision(
@@ -148,16 +140,25 @@ async def wait_for_decision(
     """Suspend until staff decide; a decision that breaks the rules is refused and asked again.
 
     Keys are deterministic (stage, attempt), so a resumed run replays the same suspends and
-    gets the decisions already given instead of asking twice.
+    gets the decisions already given instead of asking twice. A run restarted after a crash
+    (flows/recovery.py) has lost those inputs: the decisions recorded in our database stand in
+    for them, so staff are never asked again for a decision they gave.
     """
     logger = get_run_logger()
     settings = load_settings()
+    approvals = decisions.approvals_for(application_id, uow=uow_factory(settings))
+    if len(approvals) >= stage:
+        given = approvals[stage - 1]
+        return Decision.model_validate(
+            {"decision": given.decision, "staff": given.staff, "comment": given.comment}
+        )
     attempt = 0
     notice: str | None = None
     while True:
         attempt += 1
         application = _application(application_id)
-        approvals = decisions.approvals_for(application_id, uow=uow_factory(settings))
+        if attempt > 1:
+            approvals = decisions.approvals_for(application_id, uow=uow_factory(settings))
         description = review_markdown(
             application,
             home=settings.home,

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -91,11 +92,23 @@ def run(settings: Settings, *, start_server: bool, runner_log: Path | None = Non
 
 
 async def _poll_intake(settings: Settings) -> None:
-    """Run the intake flow in this process whenever mail or unstarted applications wait."""
+    """Run the intake flow in this process whenever mail or unstarted applications wait.
+
+    Every `housekeeping_seconds` (and once at start) it also restarts interrupted runs and
+    sends due mail (flows/recovery.py).
+    """
     from flows.intake_flow import applications_to_start, intake
+    from flows.recovery import housekeeping
 
     inbox = settings.inbox_dir
+    next_housekeeping = 0.0
     while True:
+        if time.monotonic() >= next_housekeeping:
+            next_housekeeping = time.monotonic() + settings.housekeeping_seconds
+            try:
+                await housekeeping(settings)
+            except Exception as exc:  # the server or the database away: the next pass retries
+                log.error("housekeeping pass failed (%s); retrying", type(exc).__name__)
         try:
             waiting_files = any(inbox.glob("*.eml")) or any(inbox.glob("processing/*.eml"))
             unstarted = await asyncio.to_thread(applications_to_start)

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_message_bytes: int = 25 * 1024 * 1024
     poll_seconds: float = 5.0
+    housekeeping_seconds: float = Field(
+        30.0,
+        description="How often serve restarts runs a crash or shutdown interrupted and sends"
+        " mail that is due.",
+    )
 
     # Prefect.
     prefect_port: int = 4200

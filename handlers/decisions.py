@@ -242,3 +242,15 @@ def waiting_applications(*, uow: UnitOfWork) -> list[Application]:
         for row in rows:
             uow.session.expunge(row)
         return rows
+
+
+def open_runs(*, uow: UnitOfWork) -> dict[str, str]:
+    """Flow run id → reference of every application a request run still carries."""
+    with uow:
+        rows = uow.session.exec(
+            select(Application.flow_run_id, Application.reference).where(
+                Application.status.in_(_OPEN),  # type: ignore[attr-defined]
+                Application.flow_run_id.is_not(None),  # type: ignore[union-attr]
+            )
+        ).all()
+    return {run_id: reference for run_id, reference in rows if run_id is not None}

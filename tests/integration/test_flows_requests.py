@@ -12,6 +12,7 @@ from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import PrefectClient
+from prefect.states import Crashed
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -299,6 +300,39 @@ def test_runs_survive_a_killed_serving_process(prefect_env: PrefectEnv) -> None:
             partial(_in_state, prefect_env, run_id, "Completed"),
             what="the resumed run to complete",
         )
+
+
+def test_a_crashed_run_restarts_and_asks_only_for_the_missing_approval(
+    prefect_env: PrefectEnv,
+) -> None:
+    """A run that crashes between two approvals restarts by itself; only the second is asked."""
+    books = seed_contract(prefect_env)
+    fields = {"current_fee": "100.00", "new_fee": "120.00", "effective_from": "2026-12-01"}
+    application_id, reference, run_id = _waiting(prefect_env, books, "fee_increase", fields)
+    code, output = _requests("approve", reference, "--staff", "Ilze")
+    assert code == 0, output
+    prefect_env.wait_for_resuspended(application_id, "decision-2")
+    # What the runner writes when a run's process dies under it (a SIGTERM, a lost host).
+    prefect_env.force_state(run_id, Crashed(message="Process exited with status code: -15."))
+    prefect_env.wait_for(
+        partial(_in_state, prefect_env, run_id, "Crashed"), what="the run to be crashed"
+    )
+
+    assert prefect_env.wait_for_resuspended(application_id, "decision-2") == run_id
+    code, output = _requests("approve", reference, "--staff", "Māris")
+    assert code == 0, output
+    done = prefect_env.wait_for_status(
+        application_id, ApplicationStatus.applied, ApplicationStatus.failed
+    )
+    assert done.status == ApplicationStatus.applied
+    with prefect_env.uow() as uow:
+        staff = [
+            a.staff
+            for a in uow.session.exec(
+                select(Approval).where(Approval.application_id == application_id)
+            )
+        ]
+    assert staff == ["Ilze", "Māris"]
 
 
 def test_reminder_then_expiry_of_a_waiting_run(prefect_env: PrefectEnv) -> None:

@@ -8,6 +8,9 @@ deployments are served by `python -m flows.serve` in a subprocess against it, ex
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,7 +25,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy.engine import Engine
 
-from flows.prefect_server import PrefectServer, free_port, stop_process_group
+from flows.prefect_server import PrefectServer, free_port
 from flows.serve import runner_environment
 from flows.settings import Settings
 from handlers import decisions
@@ -90,10 +93,21 @@ class PrefectEnv:
             time.sleep(0.5)
 
     def kill_serving(self) -> None:
-        """Kill the serving process and its children without warning (a crash)."""
+        """Kill the serving process and its children without warning (a crash: SIGKILL)."""
         if self.serving is not None:
-            stop_process_group(self.serving, timeout=0.1)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.serving.pid, signal.SIGKILL)
+            self.serving.wait()
             self.serving = None
+
+    def force_state(self, flow_run_id: str, state: Any) -> None:
+        """Set a run's state as Prefect's own machinery would (e.g. the runner's Crashed)."""
+
+        async def put() -> None:
+            async with PrefectClient(self.api_url) as client:
+                await client.set_flow_run_state(UUID(flow_run_id), state, force=True)
+
+        asyncio.run(put())
 
     async def _deployments_ready(self) -> bool:
         async with PrefectClient(self.api_url) as client:
@@ -245,6 +259,7 @@ def prefect_env_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pr
         DOCINTAKE_DATABASE_URL=database_url,
         DOCINTAKE_RUNNER_POLL_SECONDS="1",
         DOCINTAKE_POLL_SECONDS="1",
+        DOCINTAKE_HOUSEKEEPING_SECONDS="2",
         DOCINTAKE_STAFF_EMAIL=STAFF_EMAIL,
         PREFECT_LOGGING_LEVEL="INFO",
     )

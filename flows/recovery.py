@@ -1,0 +1,89 @@
+"""Housekeeping the serving process does between runs: restart interrupted runs, send due mail.
+
+A request run can stop without finishing its application. When a run's process dies — a
+SIGTERM on shutdown that lands just after the run suspended, a host that goes away — the runner
+marks the run Crashed; when the runner itself shuts down it cancels the runs it has in flight.
+Prefect leaves such runs where they are, and the application would wait forever. Rescheduling
+the *same* flow run replays it as a resume does: persisted task results are reused, decisions
+already recorded in our database are not asked again (`wait_for_decision`), and every step is
+idempotent by the application's id. A run cancelled by a person, or one that failed in our own
+code, is left alone: staff decide about those (the Retry button in the Prefect UI).
+
+Mail is delivered here too, so a reply whose run stopped before its delivery step, or whose
+SMTP server was away, goes out without waiting for the next request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import State, StateType
+from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
+from prefect.states import AwaitingRetry
+
+from flows.common import deliver_due_mail, uow_factory
+from flows.settings import Settings
+from handlers import decisions
+
+log = logging.getLogger(__name__)
+
+# The message Prefect's Runner gives the runs it cancels while it shuts down (prefect 3.x).
+RUNNER_SHUTDOWN = "Runner is shutting down"
+# Flow-run ids per API call: keeps the filter well inside any request size limit.
+BATCH = 200
+
+
+def interrupted(state: State | None) -> bool:
+    """True for a run stopped by its infrastructure rather than by a person or by our code."""
+    if state is None:
+        return False
+    if state.type == StateType.CRASHED:
+        return True
+    return state.type == StateType.CANCELLED and (state.message or "").startswith(RUNNER_SHUTDOWN)
+
+
+async def restart_interrupted_runs(settings: Settings, client: PrefectClient) -> list[str]:
+    """Reschedule every interrupted run whose application is still open; their references."""
+    open_runs = decisions.open_runs(uow=uow_factory(settings))
+    run_ids = list(open_runs)
+    restarted: list[str] = []
+    for start in range(0, len(run_ids), BATCH):
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[UUID(i) for i in run_ids[start : start + BATCH]]),
+                state=FlowRunFilterState(
+                    type=FlowRunFilterStateType(any_=[StateType.CRASHED, StateType.CANCELLED])
+                ),
+            )
+        )
+        for run in runs:
+            if not interrupted(run.state):
+                continue
+            reference = open_runs[str(run.id)]
+            result: OrchestrationResult[Any] = await client.set_flow_run_state(
+                run.id, AwaitingRetry(message=f"Restarted by docintake ({reference})")
+            )
+            if result.status == SetStateStatus.ACCEPT:
+                # Reference and state only: the run's message may quote a traceback.
+                log.warning(
+                    "restarted the %s run of %s", run.state.name if run.state else "?", reference
+                )
+                restarted.append(reference)
+    return restarted
+
+
+async def housekeeping(settings: Settings) -> list[str]:
+    """One pass: restart interrupted runs, then send due mail; the references restarted."""
+    async with get_client() as client:
+        restarted = await restart_interrupted_runs(settings, client)
+    await deliver_due_mail(settings)
+    return restarted
