@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from functools import partial
 import typer
 from sqlalchemy import inspect
 
-from flows.common import engine_for, load_settings, uow_factory
+from flows.common import deliver_due_mail, engine_for, load_settings, uow_factory
 from flows.settings import Settings
 from handlers import migrations
 from intake.mime import Limits
@@ -20,7 +21,6 @@ from intake.sources import imap as imap_source
 from intake.sources.dropdir import DropResult, process_inbox
 from intake.sources.imap import ImapConfig
 from intake.sources.smtp import start_listener
-from notifications.delivery import deliver_pending_sync, transport_from
 
 app = typer.Typer(help="Take in what is waiting in the mailboxes.", no_args_is_help=True)
 
@@ -75,12 +75,7 @@ def intake_once(settings: Settings, *, settle_seconds: float = 1.0) -> list[Drop
 
 def deliver_outbox(settings: Settings) -> str:
     """Send what the outbox holds (to home/outbox/ as .eml files when no SMTP host is set)."""
-    report = deliver_pending_sync(
-        uow_factory=partial(uow_factory, settings),
-        transport=transport_from(settings),
-        home=settings.home,
-    )
-    return f"outbox: {report}"
+    return f"outbox: {asyncio.run(deliver_due_mail(settings))}"
 
 
 @app.command("once")

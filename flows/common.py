@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from flows.settings import Settings
 from handlers.db import UnitOfWork, make_engine
+
+if TYPE_CHECKING:
+    from notifications.delivery import DeliveryReport
 
 
 def load_settings() -> Settings:
@@ -28,13 +32,14 @@ def uow_factory(settings: Settings) -> UnitOfWork:
     return UnitOfWork(engine_for(settings.resolved_database_url))
 
 
-async def deliver_due_mail(settings: Settings) -> int:
-    """Send what the outbox holds that is due (new, or due for another try); how many sent."""
+async def deliver_due_mail(settings: Settings) -> DeliveryReport:
+    """Send what the outbox holds that is due (new, or due for another try), as configured."""
     from notifications.delivery import deliver_pending, transport_from
 
-    report = await deliver_pending(
+    return await deliver_pending(
         uow_factory=lambda: uow_factory(settings),
         transport=transport_from(settings),
         home=settings.home,
+        reset_url=settings.password_reset_url,
+        login_url=settings.login_url,
     )
-    return report.sent

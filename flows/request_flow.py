@@ -131,7 +131,7 @@ def apply_to_books(application_id: int, actor: str) -> str:
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
 async def deliver_mail() -> int:
     """Send what the outbox holds; the number of messages sent."""
-    return await deliver_due_mail(load_settings())
+    return (await deliver_due_mail(load_settings())).sent
 
 
 async def wait_for_decision(

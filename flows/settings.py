@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = 30.0
     mail_from: str = "Datubāzu abonēšana <pieteikumi@example.lv>"
+    login_url: str = Field(
+        "https://datubazes.example.lv/login", description="Sign-in page named in credentials mail."
+    )
+    password_reset_url: str = Field(
+        "https://datubazes.example.lv/parole",
+        description="Password-reset page; the one-time token is added to it.",
+    )
     staff_email: str = "staff@example.lv"
 
     # Incoming mail.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -16,6 +17,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
+from flows.common import deliver_due_mail
+from flows.settings import Settings
 from handlers.commands import (
     AddUsers,
     ChangePassword,
@@ -355,3 +358,29 @@ def test_rows_waiting_for_a_retry_do_not_hold_back_new_ones(
     report = _deliver(books, _smtp(smtp_sink), tmp_path, limit=2)
     assert report.sent == 1
     assert [m["To"] for m in smtp_sink.wait_for(1)] == ["new@example.lv"]
+
+
+def test_the_configured_sign_in_and_reset_pages_are_the_links_clients_get(
+    books: UnitOfWork, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    """DOCINTAKE_LOGIN_URL and DOCINTAKE_PASSWORD_RESET_URL are what the mails link to."""
+    _add_user(books)
+    request_password_reset(
+        RequestPasswordReset(request_key="r1", identifier="Janis.Berzins@ozols.lv"),
+        uow=books,
+        today=TODAY,
+    )
+    settings = Settings(
+        home=tmp_path,
+        database_url=books.engine.url.render_as_string(hide_password=False),
+        smtp_host=smtp_sink.host,
+        smtp_port=smtp_sink.port,
+        smtp_starttls=False,
+        login_url="https://abonenti.example.lv/ienakt",
+        password_reset_url="https://abonenti.example.lv/jauna-parole",
+    )
+    assert asyncio.run(deliver_due_mail(settings)).sent == 2
+    texts = sorted(_text_part(m) for m in smtp_sink.wait_for(2))
+    assert any("Pieslēgties: https://abonenti.example.lv/ienakt" in t for t in texts), texts
+    assert any("https://abonenti.example.lv/jauna-parole?token=" in t for t in texts), texts
+    assert not any("datubazes.example.lv" in t for t in texts), texts
