@@ -9,6 +9,7 @@ idempotent by the application's id besides.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
@@ -21,6 +22,26 @@ from flows.common import deliver_due_mail, load_settings, uow_factory
 from flows.review import Decision, decision_model, decision_problem, form_titles, review_markdown
 from handlers import decisions
 from handlers.models import Application
+
+
+class SuspensionIsNoError(logging.Filter):
+    """Log a run's "Finished in state Suspended" at INFO, not at Prefect's ERROR.
+
+    For docintake a suspended run is the normal wait for staff; an ERROR per application would
+    bury the errors ops must chase. Every other line passes unchanged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Lower the level of a suspension's closing line; keep every record."""
+        if record.levelno == logging.ERROR and str(record.msg).startswith(
+            ("Finished in state Suspended", "Finished in state Paused")
+        ):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+# Every request flow imports this module in its run process before the run starts.
+logging.getLogger("prefect.flow_runs").addFilter(SuspensionIsNoError())
 
 # Database and SMTP hiccups are worth retrying; a programming error fails on the first retry too.
 IO_RETRIES = 3

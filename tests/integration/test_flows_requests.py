@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -230,6 +231,11 @@ def test_bad_resume_is_refused_and_the_run_keeps_waiting(prefect_env: PrefectEnv
     assert shown["flow_run_state"] == "Suspended"
     assert shown["fields"]["contract_no"] == books.contract_no
     assert shown["history"] == []
+    finished = prefect_env.wait_for(
+        lambda: [level for level, text in prefect_env.logs(run_id) if "in state Suspended" in text],
+        what="the run's log of its suspension",
+    )
+    assert finished == [logging.INFO], "waiting for staff is no error for ops to chase"
 
     code, output = _requests("approve", reference, "--staff", "Ilze")
     assert code == 0, output

@@ -158,6 +158,19 @@ class PrefectEnv:
         events: list[dict[str, Any]] = response.json()["events"]
         return events
 
+    def logs(self, flow_run_id: str) -> list[tuple[int, str]]:
+        """The run's log lines in Prefect: (level, message)."""
+        from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+        async def read() -> list[tuple[int, str]]:
+            async with PrefectClient(self.api_url) as client:
+                logs = await client.read_logs(
+                    log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(flow_run_id)]))
+                )
+            return [(log.level, log.message) for log in logs]
+
+        return asyncio.run(read())
+
     def count_flow_runs(self, *, name_like: str) -> int:
         """How many flow runs the server has whose name contains name_like."""
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
