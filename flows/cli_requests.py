@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -63,21 +64,38 @@ async def flow_run_state(url: str, flow_run_id: str) -> str | None:
     return run.state.name if run.state is not None else None
 
 
+# A run that has just suspended writes the form (the input schema) a moment after its state.
+SCHEMA_NOT_YET = "Run input schema not found"
+SCHEMA_WAIT_SECONDS = 10.0
+
+
 async def resume_with_decision(url: str, flow_run_id: str, run_input: dict[str, Any]) -> None:
     """Resume a waiting run with a decision; raise ResumeRefusedError with the server's reason."""
     from prefect.client.orchestration import PrefectClient
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.responses import SetStateStatus
 
+    from flows.recovery import interrupted
+
+    deadline = time.monotonic() + SCHEMA_WAIT_SECONDS
     async with PrefectClient(url) as client:
-        run = await client.read_flow_run(UUID(flow_run_id))
-        if run.state is None or run.state.type != StateType.PAUSED:
-            state = run.state.name if run.state is not None else "unknown"
-            raise ResumeRefusedError(f"the run is not waiting for a decision (state: {state})")
-        result = await client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
-    if result.status != SetStateStatus.ACCEPT:
-        reason = getattr(result.details, "reason", None) or str(result.status)
-        raise ResumeRefusedError(reason)
+        while True:
+            run = await client.read_flow_run(UUID(flow_run_id))
+            if interrupted(run.state):
+                raise ResumeRefusedError(
+                    f"the run was interrupted ({run.state.name if run.state else '?'}); "
+                    "docintake restarts it shortly — decide again once it waits"
+                )
+            if run.state is None or run.state.type != StateType.PAUSED:
+                state = run.state.name if run.state is not None else "unknown"
+                raise ResumeRefusedError(f"the run is not waiting for a decision (state: {state})")
+            result = await client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
+            if result.status == SetStateStatus.ACCEPT:
+                return
+            reason = getattr(result.details, "reason", None) or str(result.status)
+            if not reason.startswith(SCHEMA_NOT_YET) or time.monotonic() > deadline:
+                raise ResumeRefusedError(reason)
+            await asyncio.sleep(0.3)
 
 
 def decide(

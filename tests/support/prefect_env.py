@@ -105,7 +105,8 @@ class PrefectEnv:
 
         async def put() -> None:
             async with PrefectClient(self.api_url) as client:
-                await client.set_flow_run_state(UUID(flow_run_id), state, force=True)
+                result = await client.set_flow_run_state(UUID(flow_run_id), state, force=True)
+            assert result.status.value == "ACCEPT", result
 
         asyncio.run(put())
 
