@@ -1,8 +1,11 @@
 """Housekeeping the serving process does between runs: restart interrupted runs, send due mail.
 
 A request run can stop without finishing its application. When a run's process dies — a
-SIGTERM on shutdown that lands just after the run suspended, a host that goes away — the runner
-marks the run Crashed; when the runner itself shuts down it cancels the runs it has in flight.
+SIGTERM on shutdown that lands just after the run suspended — the runner marks the run Crashed;
+when the runner itself shuts down it cancels the runs it has in flight. When the whole host goes
+away nobody is left to mark anything: the run stays Running. For that, run processes send
+Prefect heartbeats and an automation on the server marks a run that stops sending them (without
+having suspended or finished) Crashed — Prefect's own recipe for "zombie" runs.
 Prefect leaves such runs where they are, and the application would wait forever. Rescheduling
 the *same* flow run replays it as a resume does: persisted task results are reused, decisions
 already recorded in our database are not asked again (`wait_for_decision`), and every step is
@@ -16,6 +19,7 @@ SMTP server was away, goes out without waiting for the next request.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +32,9 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import State, StateType
 from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
 from prefect.states import AwaitingRetry
 
 from flows.common import deliver_due_mail, uow_factory
@@ -79,6 +86,67 @@ async def restart_interrupted_runs(settings: Settings, client: PrefectClient) ->
                 )
                 restarted.append(reference)
     return restarted
+
+
+UNRESPONSIVE_AUTOMATION = "docintake: crash runs whose process is gone"
+# A run's heartbeat stops legitimately when it suspends, ends, or is rescheduled.
+_STOPS_BEATING = frozenset(
+    f"prefect.flow-run.{name}"
+    for name in (
+        "heartbeat",
+        "Completed",
+        "Failed",
+        "Cancelled",
+        "Cancelling",
+        "Crashed",
+        "Suspended",
+        "Paused",
+        "Scheduled",
+        "AwaitingRetry",
+    )
+)
+
+
+def unresponsive_run_automation(settings: Settings) -> AutomationCore:
+    """The automation that marks a run Crashed once its heartbeats stop while it runs."""
+    seconds = settings.unresponsive_seconds
+    return AutomationCore(
+        name=UNRESPONSIVE_AUTOMATION,
+        description="A flow run that sent a heartbeat and then nothing, neither a next beat nor"
+        " a state change, has lost its process: mark it Crashed so docintake restarts it.",
+        enabled=True,
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect=set(_STOPS_BEATING),
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=seconds),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=f"No heartbeat for {seconds:g} s: the run's process is gone.",
+            )
+        ],
+    )
+
+
+async def ensure_unresponsive_run_automation(settings: Settings, client: PrefectClient) -> None:
+    """Create the automation on the server, or bring it in line with the settings."""
+    wanted = unresponsive_run_automation(settings)
+    existing = await client.read_automations_by_name(UNRESPONSIVE_AUTOMATION)
+    if not existing:
+        await client.create_automation(wanted)
+        return
+    current = existing[0]
+    if (current.trigger, current.actions, current.enabled) != (
+        wanted.trigger,
+        wanted.actions,
+        wanted.enabled,
+    ):
+        await client.update_automation(current.id, wanted)
 
 
 async def housekeeping(settings: Settings) -> list[str]:

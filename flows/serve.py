@@ -39,6 +39,8 @@ def runner_environment(settings: Settings, api_url: str) -> dict[str, str]:
     # The runner takes whole seconds; never round a sub-second setting down to zero.
     env["PREFECT_RUNNER_POLL_FREQUENCY"] = str(max(1, math.ceil(settings.runner_poll_seconds)))
     env["PREFECT_RUNNER_PROCESS_LIMIT"] = str(settings.runner_process_limit)
+    # Heartbeats let the server's automation tell a live run from one whose host went away.
+    env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(settings.heartbeat_seconds)
     # Persisted results hold ids only, but still belong under our home, not ~/.prefect.
     env.setdefault("PREFECT_HOME", str(settings.prefect_home.resolve()))
     env.setdefault(
@@ -122,10 +124,12 @@ async def _poll_intake(settings: Settings) -> None:
 
 async def serve_deployments(settings: Settings) -> None:
     """Serve every deployment with a short poll interval, and poll the intake, until stopped."""
+    from prefect.client.orchestration import get_client
     from prefect.runner import Runner
 
     from flows.cli_intake import ensure_schema
     from flows.deployments import build_deployments
+    from flows.recovery import ensure_unresponsive_run_automation
 
     ensure_schema(settings)
 
@@ -138,6 +142,8 @@ async def serve_deployments(settings: Settings) -> None:
     )
     for deployment in await build_deployments():
         await runner.aadd_deployment(deployment)
+    async with get_client() as client:
+        await ensure_unresponsive_run_automation(settings, client)
     poller = asyncio.create_task(_poll_intake(settings))
     try:
         await runner.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,11 +66,27 @@ class Settings(BaseSettings):
     runner_poll_seconds: float = 2.0
     # Flow-run processes one serve/worker runs at once (each imports Prefect: ~100 MB).
     runner_process_limit: int = 4
+    heartbeat_seconds: int = Field(
+        30, ge=30, description="How often a running flow run says it is alive (Prefect: >= 30)."
+    )
+    unresponsive_seconds: float = Field(
+        120.0,
+        description="A run silent this long while running has lost its process: it is marked"
+        " Crashed, then restarted. Must exceed heartbeat_seconds.",
+    )
     reminder_working_days: int = 2
     expiry_days: int = 30
     public_url: str = Field(
         "http://127.0.0.1:4200", description="Where staff open the Prefect UI (links in mail)."
     )
+
+    @model_validator(mode="after")
+    def _silence_outlasts_a_heartbeat(self) -> Settings:
+        if self.unresponsive_seconds <= self.heartbeat_seconds:
+            raise ValueError(
+                "unresponsive_seconds must exceed heartbeat_seconds, or live runs get crashed"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

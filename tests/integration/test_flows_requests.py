@@ -13,7 +13,7 @@ from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import PrefectClient
-from prefect.states import Crashed
+from prefect.states import Crashed, Running
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -339,6 +339,36 @@ def test_a_crashed_run_restarts_and_asks_only_for_the_missing_approval(
             )
         ]
     assert staff == ["Ilze", "Māris"]
+
+
+def test_a_run_whose_process_vanished_is_marked_crashed_and_restarted(
+    prefect_env: PrefectEnv,
+) -> None:
+    """A run left Running whose heartbeats stopped is crashed by the automation, then restarted.
+
+    A run that stopped beating because it suspended is left alone.
+    """
+    books = seed_contract(prefect_env)
+    application_id, reference, run_id = _waiting(
+        prefect_env, books, "user_add", _new_user_fields(f"z.{books.contract_no}@ozols.test")
+    )
+    _, quiet_reference, quiet_run_id = _waiting(
+        prefect_env, books, "user_add", _new_user_fields(f"q.{books.contract_no}@ozols.test")
+    )
+    # As if the run had been picked up on a host that then lost power: Running, one heartbeat.
+    prefect_env.force_state(run_id, Running())
+    prefect_env.send_heartbeat(run_id)
+
+    assert prefect_env.wait_for_resuspended(application_id, "decision-1") == run_id
+    history = prefect_env.state_history(run_id)
+    assert any(name == "Crashed" and "No heartbeat" in m for name, m in history), history
+    quiet = prefect_env.state_history(quiet_run_id)
+    assert [name for name, _m in quiet if name == "Crashed"] == [], quiet
+    assert quiet[-1][0] == "Suspended", quiet
+    for ref in (reference, quiet_reference):
+        code, output = _requests("approve", ref, "--staff", "Ilze")
+        assert code == 0, output
+    prefect_env.wait_for_status(application_id, ApplicationStatus.applied)
 
 
 def test_reminder_then_expiry_of_a_waiting_run(prefect_env: PrefectEnv) -> None:

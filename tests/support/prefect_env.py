@@ -172,6 +172,32 @@ class PrefectEnv:
 
         return asyncio.run(read())
 
+    def send_heartbeat(self, flow_run_id: str) -> None:
+        """Send the heartbeat event a running flow run's process sends."""
+        import uuid
+        from datetime import UTC, datetime
+
+        import httpx
+
+        event = {
+            "id": str(uuid.uuid4()),
+            "occurred": datetime.now(UTC).isoformat(),
+            "event": "prefect.flow-run.heartbeat",
+            "resource": {"prefect.resource.id": f"prefect.flow-run.{flow_run_id}"},
+        }
+        response = httpx.post(f"{self.api_url}/events", json=[event], timeout=30)
+        response.raise_for_status()
+
+    def state_history(self, flow_run_id: str) -> list[tuple[str, str]]:
+        """Every state the run has been in, oldest first: (name, message)."""
+
+        async def read() -> list[tuple[str, str]]:
+            async with PrefectClient(self.api_url) as client:
+                states = await client.read_flow_run_states(UUID(flow_run_id))
+            return [(state.name or "", state.message or "") for state in states]
+
+        return asyncio.run(read())
+
     def count_flow_runs(self, *, name_like: str) -> int:
         """How many flow runs the server has whose name contains name_like."""
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
@@ -274,6 +300,8 @@ def prefect_env_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pr
         DOCINTAKE_RUNNER_POLL_SECONDS="1",
         DOCINTAKE_POLL_SECONDS="1",
         DOCINTAKE_HOUSEKEEPING_SECONDS="2",
+        # Heartbeats every 30 s (Prefect's least); a run silent 45 s while running is gone.
+        DOCINTAKE_UNRESPONSIVE_SECONDS="45",
         DOCINTAKE_STAFF_EMAIL=STAFF_EMAIL,
         PREFECT_LOGGING_LEVEL="INFO",
     )
