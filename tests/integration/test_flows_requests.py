@@ -249,14 +249,33 @@ async def _resume_raw(env: PrefectEnv, run_id: str, run_input: dict[str, Any]) -
     return str(result.status.value)
 
 
-def test_fee_increase_needs_two_different_approvers(prefect_env: PrefectEnv) -> None:
-    """The first approver cannot give the second approval; a colleague's approval applies it."""
-    books = seed_contract(prefect_env)
-    fields = {"current_fee": "100.00", "new_fee": "150.00", "effective_from": "2026-12-01"}
-    application_id, reference, run_id = _waiting(prefect_env, books, "fee_increase", fields)
+def _applied_by(env: PrefectEnv, application_id: int) -> list[str]:
+    """Wait until the application is applied; the staff who decided on it, in order."""
+    done = env.wait_for_status(application_id, ApplicationStatus.applied, ApplicationStatus.failed)
+    assert done.status == ApplicationStatus.applied
+    with env.uow() as uow:
+        return [
+            a.staff
+            for a in uow.session.exec(
+                select(Approval).where(Approval.application_id == application_id)
+            )
+        ]
+
+
+def _first_of_two_approvals(env: PrefectEnv, new_fee: str) -> tuple[SeededContract, int, str, str]:
+    """A fee increase approved once by Ilze, waiting for its second approval."""
+    books = seed_contract(env)
+    fields = {"current_fee": "100.00", "new_fee": new_fee, "effective_from": "2026-12-01"}
+    application_id, reference, run_id = _waiting(env, books, "fee_increase", fields)
     code, output = _requests("approve", reference, "--staff", "Ilze")
     assert code == 0, output
-    prefect_env.wait_for_resuspended(application_id, "decision-2")
+    env.wait_for_resuspended(application_id, "decision-2")
+    return books, application_id, reference, run_id
+
+
+def test_fee_increase_needs_two_different_approvers(prefect_env: PrefectEnv) -> None:
+    """The first approver cannot give the second approval; a colleague's approval applies it."""
+    books, application_id, reference, run_id = _first_of_two_approvals(prefect_env, "150.00")
     assert prefect_env.application(application_id).status == ApplicationStatus.awaiting_approval
 
     code, output = _requests("approve", reference, "--staff", "Ilze")
@@ -265,24 +284,14 @@ def test_fee_increase_needs_two_different_approvers(prefect_env: PrefectEnv) -> 
 
     code, output = _requests("approve", reference, "--staff", "Māris")
     assert code == 0, output
-    done = prefect_env.wait_for_status(
-        application_id, ApplicationStatus.applied, ApplicationStatus.failed
-    )
-    assert done.status == ApplicationStatus.applied
+    assert _applied_by(prefect_env, application_id) == ["Ilze", "Māris"]
     with prefect_env.uow() as uow:
-        staff = [
-            a.staff
-            for a in uow.session.exec(
-                select(Approval).where(Approval.application_id == application_id)
-            )
-        ]
         fees = [
             str(f.base_fee)
             for f in uow.session.exec(
                 select(ContractFee).where(ContractFee.contract_id == books.contract_id)
             )
         ]
-    assert staff == ["Ilze", "Māris"]
     assert "150.00" in fees
 
 
@@ -312,12 +321,7 @@ def test_a_crashed_run_restarts_and_asks_only_for_the_missing_approval(
     prefect_env: PrefectEnv,
 ) -> None:
     """A run that crashes between two approvals restarts by itself; only the second is asked."""
-    books = seed_contract(prefect_env)
-    fields = {"current_fee": "100.00", "new_fee": "120.00", "effective_from": "2026-12-01"}
-    application_id, reference, run_id = _waiting(prefect_env, books, "fee_increase", fields)
-    code, output = _requests("approve", reference, "--staff", "Ilze")
-    assert code == 0, output
-    prefect_env.wait_for_resuspended(application_id, "decision-2")
+    _books, application_id, reference, run_id = _first_of_two_approvals(prefect_env, "120.00")
     # What the runner writes when a run's process dies under it (a SIGTERM, a lost host).
     prefect_env.force_state(run_id, Crashed(message="Process exited with status code: -15."))
     code, output = _requests("approve", reference, "--staff", "Māris")
@@ -327,18 +331,7 @@ def test_a_crashed_run_restarts_and_asks_only_for_the_missing_approval(
     assert prefect_env.wait_for_resuspended(application_id, "decision-2") == run_id
     code, output = _requests("approve", reference, "--staff", "Māris")
     assert code == 0, output
-    done = prefect_env.wait_for_status(
-        application_id, ApplicationStatus.applied, ApplicationStatus.failed
-    )
-    assert done.status == ApplicationStatus.applied
-    with prefect_env.uow() as uow:
-        staff = [
-            a.staff
-            for a in uow.session.exec(
-                select(Approval).where(Approval.application_id == application_id)
-            )
-        ]
-    assert staff == ["Ilze", "Māris"]
+    assert _applied_by(prefect_env, application_id) == ["Ilze", "Māris"]
 
 
 def test_a_run_whose_process_vanished_is_marked_crashed_and_restarted(
