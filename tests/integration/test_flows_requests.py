@@ -13,11 +13,8 @@ from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import PrefectClient
-from prefect.states import Crashed, Running
 from sqlmodel import select
-from typer.testing import CliRunner
 
-from flows.cli import app
 from flows.deployments import FOUR_EYES, REQUEST_FLOWS
 from forms import render_form
 from handlers.commands import SuspendContract
@@ -37,36 +34,30 @@ from handlers.models import (
 )
 from intake.sources.dropdir import deliver
 from tests.support.books import make_message
-from tests.support.prefect_env import (  # noqa: F401 - the session fixture
+from tests.support.flows_helpers import (
+    applied_by,
+    first_of_two_approvals,
+    new_user_fields,
+    staff_cli,
+    waiting_application,
+)
+from tests.support.prefect_env import (
     STAFF_EMAIL,
     PrefectEnv,
     SeededContract,
     add_application,
     common_fields,
-    prefect_env_fixture,
     seed_contract,
 )
 
 pytestmark = pytest.mark.slow
 FORM_TYPES = tuple(REQUEST_FLOWS)
-cli = CliRunner()
-
-
-def _in_state(env: PrefectEnv, run_id: str, name: str) -> bool:
-    """True when the flow run is in the named state."""
-    state = env.flow_run(run_id).state
-    return state is not None and state.name == name
 
 
 def _all_sent(env: PrefectEnv, application_id: int) -> bool:
     """True when the application has e-mails and every one of them was sent."""
     mail = _outbox(env, application_id)
     return bool(mail) and all(status == "sent" for _, _, status in mail)
-
-
-def _requests(*args: str) -> tuple[int, str]:
-    result = cli.invoke(app, ["requests", *args])
-    return result.exit_code, result.output
 
 
 def _outbox(env: PrefectEnv, application_id: int) -> list[tuple[str, str, str]]:
@@ -97,7 +88,7 @@ def test_user_add_approved_from_cli_reaches_books(prefect_env: PrefectEnv) -> No
     assert application.status == ApplicationStatus.awaiting_approval
     assert prefect_env.flow_run(run_id).name.startswith(f"user_add · {books.customer_name}")
 
-    code, output = _requests("approve", application.reference, "--staff", "Ilze")
+    code, output = staff_cli("approve", application.reference, "--staff", "Ilze")
     assert code == 0, output
 
     done = prefect_env.wait_for_status(
@@ -132,37 +123,13 @@ def test_user_add_approved_from_cli_reaches_books(prefect_env: PrefectEnv) -> No
         assert str(personal).encode() not in stored
 
 
-def _waiting(
-    env: PrefectEnv, books: SeededContract, form_type: str, fields: dict[str, Any]
-) -> tuple[int, str, str]:
-    """A new application of this type, waiting for staff: (id, reference, flow run id)."""
-    application_id = add_application(env, books, form_type, fields)
-    run_id = env.wait_for_suspended(application_id)
-    return application_id, env.application(application_id).reference, run_id
-
-
-def _new_user_fields(email: str) -> dict[str, Any]:
-    return {
-        "users": [
-            {
-                "first_name": "Līga",
-                "last_name": "Ozola",
-                "personal_code": None,
-                "position": None,
-                "email": email,
-                "phone": None,
-            }
-        ]
-    }
-
-
 def test_reject_sends_the_comment_to_the_client(prefect_env: PrefectEnv) -> None:
     """A rejection with a comment sets `rejected` and mails the comment to the sender."""
     books = seed_contract(prefect_env)
-    application_id, reference, _run = _waiting(
-        prefect_env, books, "user_add", _new_user_fields(f"liga.{books.contract_no}@ozols.test")
+    application_id, reference, _run = waiting_application(
+        prefect_env, books, "user_add", new_user_fields(f"liga.{books.contract_no}@ozols.test")
     )
-    code, output = _requests(
+    code, output = staff_cli(
         "reject", reference, "--staff", "Ilze", "--comment", "Nav paraksta / Not signed"
     )
     assert code == 0, output
@@ -209,23 +176,23 @@ def test_books_check_failure_rejects_without_waiting(prefect_env: PrefectEnv) ->
 def test_bad_resume_is_refused_and_the_run_keeps_waiting(prefect_env: PrefectEnv) -> None:
     """A reject without a comment, or a blank staff name, is refused; the run stays suspended."""
     books = seed_contract(prefect_env)
-    application_id, reference, run_id = _waiting(
-        prefect_env, books, "user_add", _new_user_fields(f"x.{books.contract_no}@ozols.test")
+    application_id, reference, run_id = waiting_application(
+        prefect_env, books, "user_add", new_user_fields(f"x.{books.contract_no}@ozols.test")
     )
     no_comment = asyncio.run(
         _resume_raw(prefect_env, run_id, {"decision": "reject", "staff": "Ilze"})
     )
     assert no_comment == "REJECT"
-    code, output = _requests("approve", reference, "--staff", "   ")
+    code, output = staff_cli("approve", reference, "--staff", "   ")
     assert code == 1
     assert "Refused" in output
     assert "staff" in output
     assert prefect_env.flow_run(run_id).state.name == "Suspended"
     assert prefect_env.application(application_id).status == ApplicationStatus.awaiting_approval
-    code, output = _requests("list", "--pending", "--json")
+    code, output = staff_cli("list", "--pending", "--json")
     assert code == 0, output
     assert reference in [row["reference"] for row in json.loads(output)]
-    code, output = _requests("show", reference, "--json")
+    code, output = staff_cli("show", reference, "--json")
     assert code == 0, output
     shown = json.loads(output)
     assert shown["flow_run_state"] == "Suspended"
@@ -237,7 +204,7 @@ def test_bad_resume_is_refused_and_the_run_keeps_waiting(prefect_env: PrefectEnv
     )
     assert finished == [logging.INFO], "waiting for staff is no error for ops to chase"
 
-    code, output = _requests("approve", reference, "--staff", "Ilze")
+    code, output = staff_cli("approve", reference, "--staff", "Ilze")
     assert code == 0, output
     prefect_env.wait_for_status(application_id, ApplicationStatus.applied)
 
@@ -249,42 +216,18 @@ async def _resume_raw(env: PrefectEnv, run_id: str, run_input: dict[str, Any]) -
     return str(result.status.value)
 
 
-def _applied_by(env: PrefectEnv, application_id: int) -> list[str]:
-    """Wait until the application is applied; the staff who decided on it, in order."""
-    done = env.wait_for_status(application_id, ApplicationStatus.applied, ApplicationStatus.failed)
-    assert done.status == ApplicationStatus.applied
-    with env.uow() as uow:
-        return [
-            a.staff
-            for a in uow.session.exec(
-                select(Approval).where(Approval.application_id == application_id)
-            )
-        ]
-
-
-def _first_of_two_approvals(env: PrefectEnv, new_fee: str) -> tuple[SeededContract, int, str, str]:
-    """A fee increase approved once by Ilze, waiting for its second approval."""
-    books = seed_contract(env)
-    fields = {"current_fee": "100.00", "new_fee": new_fee, "effective_from": "2026-12-01"}
-    application_id, reference, run_id = _waiting(env, books, "fee_increase", fields)
-    code, output = _requests("approve", reference, "--staff", "Ilze")
-    assert code == 0, output
-    env.wait_for_resuspended(application_id, "decision-2")
-    return books, application_id, reference, run_id
-
-
 def test_fee_increase_needs_two_different_approvers(prefect_env: PrefectEnv) -> None:
     """The first approver cannot give the second approval; a colleague's approval applies it."""
-    books, application_id, reference, run_id = _first_of_two_approvals(prefect_env, "150.00")
+    books, application_id, reference, run_id = first_of_two_approvals(prefect_env, "150.00")
     assert prefect_env.application(application_id).status == ApplicationStatus.awaiting_approval
 
-    code, output = _requests("approve", reference, "--staff", "Ilze")
+    code, output = staff_cli("approve", reference, "--staff", "Ilze")
     assert code == 1, output
     assert prefect_env.flow_run(run_id).state.name == "Suspended"
 
-    code, output = _requests("approve", reference, "--staff", "Māris")
+    code, output = staff_cli("approve", reference, "--staff", "Māris")
     assert code == 0, output
-    assert _applied_by(prefect_env, application_id) == ["Ilze", "Māris"]
+    assert applied_by(prefect_env, application_id) == ["Ilze", "Māris"]
     with prefect_env.uow() as uow:
         fees = [
             str(f.base_fee)
@@ -295,79 +238,10 @@ def test_fee_increase_needs_two_different_approvers(prefect_env: PrefectEnv) -> 
     assert "150.00" in fees
 
 
-def test_runs_survive_a_killed_serving_process(prefect_env: PrefectEnv) -> None:
-    """Suspended runs outlive a crash of the serving process; after a restart approvals finish."""
-    books = seed_contract(prefect_env)
-    waiting = [
-        _waiting(
-            prefect_env, books, "user_add", _new_user_fields(f"k{n}.{books.contract_no}@ozols.test")
-        )
-        for n in range(2)
-    ]
-    prefect_env.kill_serving()
-    prefect_env.start_serving()
-    for _application_id, reference, _run in waiting:
-        code, output = _requests("approve", reference, "--staff", "Ilze")
-        assert code == 0, output
-    for application_id, _reference, run_id in waiting:
-        prefect_env.wait_for_status(application_id, ApplicationStatus.applied)
-        prefect_env.wait_for(
-            partial(_in_state, prefect_env, run_id, "Completed"),
-            what="the resumed run to complete",
-        )
-
-
-def test_a_crashed_run_restarts_and_asks_only_for_the_missing_approval(
-    prefect_env: PrefectEnv,
-) -> None:
-    """A run that crashes between two approvals restarts by itself; only the second is asked."""
-    _books, application_id, reference, run_id = _first_of_two_approvals(prefect_env, "120.00")
-    # What the runner writes when a run's process dies under it (a SIGTERM, a lost host).
-    prefect_env.force_state(run_id, Crashed(message="Process exited with status code: -15."))
-    code, output = _requests("approve", reference, "--staff", "Māris")
-    assert code == 1, output
-    assert "interrupted" in output or "not waiting" in output, output
-
-    assert prefect_env.wait_for_resuspended(application_id, "decision-2") == run_id
-    code, output = _requests("approve", reference, "--staff", "Māris")
-    assert code == 0, output
-    assert _applied_by(prefect_env, application_id) == ["Ilze", "Māris"]
-
-
-def test_a_run_whose_process_vanished_is_marked_crashed_and_restarted(
-    prefect_env: PrefectEnv,
-) -> None:
-    """A run left Running whose heartbeats stopped is crashed by the automation, then restarted.
-
-    A run that stopped beating because it suspended is left alone.
-    """
-    books = seed_contract(prefect_env)
-    application_id, reference, run_id = _waiting(
-        prefect_env, books, "user_add", _new_user_fields(f"z.{books.contract_no}@ozols.test")
-    )
-    _, quiet_reference, quiet_run_id = _waiting(
-        prefect_env, books, "user_add", _new_user_fields(f"q.{books.contract_no}@ozols.test")
-    )
-    # As if the run had been picked up on a host that then lost power: Running, one heartbeat.
-    prefect_env.force_state(run_id, Running())
-    prefect_env.send_heartbeat(run_id)
-
-    assert prefect_env.wait_for_resuspended(application_id, "decision-1") == run_id
-    history = prefect_env.state_history(run_id)
-    assert any(name == "Crashed" and "No heartbeat" in m for name, m in history), history
-    quiet = prefect_env.state_history(quiet_run_id)
-    assert [name for name, _m in quiet if name == "Crashed"] == [], quiet
-    assert quiet[-1][0] == "Suspended", quiet
-    for ref in (reference, quiet_reference):
-        code, output = _requests("approve", ref, "--staff", "Ilze")
-        assert code == 0, output
-    prefect_env.wait_for_status(application_id, ApplicationStatus.applied)
-
-
 def test_reminder_then_expiry_of_a_waiting_run(prefect_env: PrefectEnv) -> None:
     """After 2 working days staff are reminded; after 30 the client is told, the run cancelled."""
     books = seed_contract(prefect_env)
-    application_id, _reference, run_id = _waiting(
+    application_id, _reference, run_id = waiting_application(
         prefect_env,
         books,
         "einvoice_access",
@@ -512,12 +386,12 @@ def test_every_request_type_from_an_emailed_form_to_the_books(prefect_env: Prefe
         prefect_env.wait_for_suspended(application_id)
         waiting[form_type] = (application_id, prefect_env.application(application_id).reference)
     for _application_id, reference in waiting.values():
-        code, output = _requests("approve", reference, "--staff", "Ilze")
+        code, output = staff_cli("approve", reference, "--staff", "Ilze")
         assert code == 0, output
     for form_type in FOUR_EYES:
         application_id, reference = waiting[form_type]
         prefect_env.wait_for_resuspended(application_id, "decision-2")
-        code, output = _requests("approve", reference, "--staff", "Māris")
+        code, output = staff_cli("approve", reference, "--staff", "Māris")
         assert code == 0, output
     for form_type, (application_id, _reference) in waiting.items():
         done = prefect_env.wait_for_status(

@@ -1,0 +1,90 @@
+"""Runs that lose their process: a killed serving process, a crash, a host that went away."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+from prefect.states import Crashed, Running
+
+from handlers.models import ApplicationStatus
+from tests.support.flows_helpers import (
+    applied_by,
+    first_of_two_approvals,
+    in_state,
+    new_user_fields,
+    staff_cli,
+    waiting_application,
+)
+from tests.support.prefect_env import PrefectEnv, seed_contract
+
+pytestmark = pytest.mark.slow
+
+
+def test_runs_survive_a_killed_serving_process(prefect_env: PrefectEnv) -> None:
+    """Suspended runs outlive a crash of the serving process; after a restart approvals finish."""
+    books = seed_contract(prefect_env)
+    waiting = [
+        waiting_application(
+            prefect_env, books, "user_add", new_user_fields(f"k{n}.{books.contract_no}@ozols.test")
+        )
+        for n in range(2)
+    ]
+    prefect_env.kill_serving()
+    prefect_env.start_serving()
+    for _application_id, reference, _run in waiting:
+        code, output = staff_cli("approve", reference, "--staff", "Ilze")
+        assert code == 0, output
+    for application_id, _reference, run_id in waiting:
+        prefect_env.wait_for_status(application_id, ApplicationStatus.applied)
+        prefect_env.wait_for(
+            partial(in_state, prefect_env, run_id, "Completed"),
+            what="the resumed run to complete",
+        )
+
+
+def test_a_crashed_run_restarts_and_asks_only_for_the_missing_approval(
+    prefect_env: PrefectEnv,
+) -> None:
+    """A run that crashes between two approvals restarts by itself; only the second is asked."""
+    _books, application_id, reference, run_id = first_of_two_approvals(prefect_env, "120.00")
+    # What the runner writes when a run's process dies under it (a SIGTERM, a lost host).
+    prefect_env.force_state(run_id, Crashed(message="Process exited with status code: -15."))
+    code, output = staff_cli("approve", reference, "--staff", "Māris")
+    assert code == 1, output
+    assert "interrupted" in output or "not waiting" in output, output
+
+    assert prefect_env.wait_for_resuspended(application_id, "decision-2") == run_id
+    code, output = staff_cli("approve", reference, "--staff", "Māris")
+    assert code == 0, output
+    assert applied_by(prefect_env, application_id) == ["Ilze", "Māris"]
+
+
+def test_a_run_whose_process_vanished_is_marked_crashed_and_restarted(
+    prefect_env: PrefectEnv,
+) -> None:
+    """A run left Running whose heartbeats stopped is crashed by the automation, then restarted.
+
+    A run that stopped beating because it suspended is left alone.
+    """
+    books = seed_contract(prefect_env)
+    application_id, reference, run_id = waiting_application(
+        prefect_env, books, "user_add", new_user_fields(f"z.{books.contract_no}@ozols.test")
+    )
+    _, quiet_reference, quiet_run_id = waiting_application(
+        prefect_env, books, "user_add", new_user_fields(f"q.{books.contract_no}@ozols.test")
+    )
+    # As if the run had been picked up on a host that then lost power: Running, one heartbeat.
+    prefect_env.force_state(run_id, Running())
+    prefect_env.send_heartbeat(run_id)
+
+    assert prefect_env.wait_for_resuspended(application_id, "decision-1") == run_id
+    history = prefect_env.state_history(run_id)
+    assert any(name == "Crashed" and "No heartbeat" in m for name, m in history), history
+    quiet = prefect_env.state_history(quiet_run_id)
+    assert [name for name, _m in quiet if name == "Crashed"] == [], quiet
+    assert quiet[-1][0] == "Suspended", quiet
+    for ref in (reference, quiet_reference):
+        code, output = staff_cli("approve", ref, "--staff", "Ilze")
+        assert code == 0, output
+    prefect_env.wait_for_status(application_id, ApplicationStatus.applied)
