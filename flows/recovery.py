@@ -1,16 +1,18 @@
 """Housekeeping the serving process does between runs: restart interrupted runs, send due mail.
 
-A request run can stop without finishing its application. When a run's process dies — a
-SIGTERM on shutdown that lands just after the run suspended — the runner marks the run Crashed;
-when the runner itself shuts down it cancels the runs it has in flight. When the whole host goes
-away nobody is left to mark anything: the run stays Running. For that, run processes send
-Prefect heartbeats and an automation on the server marks a run that stops sending them (without
-having suspended or finished) Crashed — Prefect's own recipe for "zombie" runs.
-Prefect leaves such runs where they are, and the application would wait forever. Rescheduling
-the *same* flow run replays it as a resume does: persisted task results are reused, decisions
-already recorded in our database are not asked again (`wait_for_decision`), and every step is
-idempotent by the application's id. A run cancelled by a person, or one that failed in our own
-code, is left alone: staff decide about those (the Retry button in the Prefect UI).
+A request run can stop without finishing its application: when a run's process dies (a SIGTERM
+on shutdown that lands just after the run suspended) the runner marks the run Crashed, and a
+runner that shuts down cancels the runs it has in flight. Prefect leaves such runs where they
+are, and the application would wait forever. Rescheduling the *same* flow run replays it as a
+resume does: persisted task results are reused, decisions already recorded in our database are
+not asked again (`wait_for_decision`), and every step is idempotent by the application's id. A
+run cancelled by a person, or one that failed in our own code, is left alone: staff decide about
+those (the Retry button in the Prefect UI).
+
+When a whole host goes away nobody is left to mark its runs: they stay Running. For that, run
+processes send heartbeats, and an automation on the server marks a run that stops sending them,
+without having suspended or finished, Crashed — Prefect's recipe for "zombie" runs, with the
+suspension added as a legitimate end (the recipe as documented would crash every waiting run).
 
 Mail is delivered here too, so a reply whose run stopped before its delivery step, or whose
 SMTP server was away, goes out without waiting for the next request.

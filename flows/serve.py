@@ -142,8 +142,11 @@ async def serve_deployments(settings: Settings) -> None:
     )
     for deployment in await build_deployments():
         await runner.aadd_deployment(deployment)
-    async with get_client() as client:
-        await ensure_unresponsive_run_automation(settings, client)
+    try:
+        async with get_client() as client:
+            await ensure_unresponsive_run_automation(settings, client)
+    except Exception as exc:  # serving matters more; without it only vanished hosts go unnoticed
+        log.error("could not set up the unresponsive-run automation (%s)", type(exc).__name__)
     poller = asyncio.create_task(_poll_intake(settings))
     try:
         await runner.start()
