@@ -56,26 +56,30 @@ def _open_books() -> UnitOfWork:
     return uow
 
 
-class _Bar:
+class StepBars:
     """One rich progress bar per step (checking, writing), fed by the handlers' callbacks."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, *, prefix: str = "") -> None:
         self.progress = progress
+        self.prefix = prefix
         self.tasks: dict[str, TaskID] = {}
 
     def __call__(self, step: str, done: int, total: int) -> None:
+        """Move the step's bar to done of total, adding the bar on the step's first call."""
         if step not in self.tasks:
-            self.tasks[step] = self.progress.add_task(STEPS.get(step, step), total=total)
+            label = f"{self.prefix}{STEPS.get(step, step)}"
+            self.tasks[step] = self.progress.add_task(label, total=total)
         self.progress.update(self.tasks[step], completed=done, total=total)
 
 
-def _progress() -> Progress:
+def progress_bars(console: Console) -> Progress:
+    """The bars a long books step shows on this console, gone when it ends."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=console,
         transient=True,
     )
 
@@ -106,8 +110,8 @@ def import_command(
     2: the file or the database cannot be used at all.
     """
     uow = _open_books()
-    with _progress() as progress:
-        bar = _Bar(progress)
+    with progress_bars(err) as progress:
+        bar = StepBars(progress)
         try:
             report = import_file(file, uow=uow, today=date.today(), dry_run=dry_run, progress=bar)
         except BooksFileError as exc:

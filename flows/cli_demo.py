@@ -5,27 +5,18 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from flows import demo
+from flows.cli_books import StepBars, progress_bars
 from flows.cli_requests import api_url
 from flows.common import load_settings, uow_factory
 from flows.settings import Settings
@@ -39,19 +30,6 @@ console = Console()
 ANNOUNCE_TIMEOUT_SECONDS = 300.0
 
 
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        yield progress
-
-
 def upgrade_database(settings: Settings) -> None:
     """Bring the accounts database to the newest schema (`docintake db upgrade`)."""
     from handlers.migrations import upgrade
@@ -62,15 +40,9 @@ def upgrade_database(settings: Settings) -> None:
 
 def seed_books(settings: Settings) -> ImportReport:
     """Import the demo books with a progress bar; the import's report."""
-    with _progress() as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def step(name: str, done: int, total: int) -> None:
-            if name not in tasks:
-                tasks[name] = progress.add_task(f"Demo books: {name}", total=total)
-            progress.update(tasks[name], completed=done, total=total)
-
-        return demo.seed(uow=uow_factory(settings), today=date.today(), progress=step)
+    with progress_bars(console) as progress:
+        bars = StepBars(progress, prefix="Demo books: ")
+        return demo.seed(uow=uow_factory(settings), today=date.today(), progress=bars)
 
 
 def _report_seed(report: ImportReport) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlmodel import Session, SQLModel
 
+from handlers.books.records import USER_FIELDS as FILE_USER_FIELDS
 from handlers.books.records import (
     AuthorizedPersonRecord,
     ContractRecord,
@@ -48,16 +49,8 @@ ACTOR = "import"
 CHUNK = 5000
 # The tables whose rows a progress bar counts (the file's rows); the rest follow them.
 COUNTED: frozenset[type[SQLModel]] = frozenset({Customer, Contract, AuthorizedPerson, User})
-USER_FIELDS = (
-    "first_name",
-    "last_name",
-    "personal_code",
-    "position",
-    "email",
-    "phone",
-    "role",
-    "status",
-)
+# A user row takes the file's user fields but its key (username) and balance (the ledger's).
+USER_FIELDS = tuple(f for f in FILE_USER_FIELDS if f not in {"username", "balance"})
 
 
 @dataclass(slots=True)
