@@ -11,17 +11,18 @@ and the export. PostgreSQL gets a scratch database on the server that is dropped
 from __future__ import annotations
 
 import argparse
-import os
 import random
+import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy.engine import Engine
 from stdnum.lv import pvn
@@ -34,12 +35,10 @@ from handlers.books.records import (
     CustomerRecord,
     UserRecord,
 )
-from handlers.db import UnitOfWork, create_all, make_engine
+from handlers.db import UnitOfWork
 from handlers.models import ContractStatus, UserRole, UserStatus
+from tests.support.databases import fresh_engine
 
-PG_ADMIN_URL = os.environ.get(
-    "DOCINTAKE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 USERS_PER_CONTRACT = 10
 TODAY = date(2026, 11, 25)
 T = TypeVar("T")
@@ -117,28 +116,9 @@ def generate(users: int, seed: int = 7) -> Books:
     return Books(customers=tuple(customers))
 
 
-@contextmanager
-def database(backend: str, workdir: Path) -> Iterator[Engine]:
+def database(backend: str, workdir: Path) -> AbstractContextManager[Engine]:
     """A fresh, empty accounts database of the given kind."""
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{workdir / 'bench.db'}")
-        create_all(engine)
-        yield engine
-        engine.dispose()
-        return
-    name = f"docintake_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        create_all(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    return fresh_engine(backend, workdir, "docintake_bench")
 
 
 def timed(label: str, users: int, step: Callable[[], T]) -> tuple[T, float]:

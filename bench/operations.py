@@ -12,11 +12,9 @@ postgresql+psycopg://postgres@127.0.0.1:5432/test), dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -37,32 +35,16 @@ from notifications.delivery import deliver_pending_sync
 from notifications.outbox import enqueue
 from notifications.smtp import SmtpTransport
 from tests.support.books import OZOLS_CONTRACT, seed_contract
+from tests.support.databases import fresh_postgres
 from tests.support.smtp_sink import SmtpSink
 
 TODAY = date(2026, 11, 25)
-PG_ADMIN = os.environ.get(
-    "DOCINTAKE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 @contextmanager
 def sqlite_url() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as folder:
         yield f"sqlite:///{folder}/bench.db"
-
-
-@contextmanager
-def postgres_url() -> Iterator[str]:
-    name = f"docintake_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def rate(label: str, count: int, run: Callable[[int], None]) -> float:
@@ -158,7 +140,7 @@ def main() -> None:
     with sqlite_url() as url:
         bench_operations(url, "sqlite", args.n)
     if not args.skip_postgres:
-        with postgres_url() as url:
+        with fresh_postgres("docintake_bench") as url:
             bench_operations(url, "postgres", args.n)
     with sqlite_url() as url:
         bench_mail(url, args.mails, args.credentials)

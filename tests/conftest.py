@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -12,14 +10,12 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from handlers.db import UnitOfWork, create_all, make_engine
+from tests.support.databases import fresh_postgres
 
 # The real SMTP server on loopback (`smtp_sink` fixture) every tier may use.
 pytest_plugins = ["tests.support.smtp_sink"]
 
 TODAY = date(2026, 11, 25)
-PG_ADMIN_URL = os.environ.get(
-    "DOCINTAKE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 @pytest.fixture
@@ -39,27 +35,11 @@ def docintake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def _pg_admin_engine() -> Engine:
-    return make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database on the machine's server, dropped after the test."""
-    name = f"docintake_t_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin_engine()
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # a missing server must fail loudly, never skip
-        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with fresh_postgres() as url:  # an unreachable server fails the test, never skips it
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture

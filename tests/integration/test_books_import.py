@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -26,7 +25,7 @@ from handlers.models import (
     LedgerEntry,
     User,
 )
-from tests.conftest import PG_ADMIN_URL
+from tests.support.databases import fresh_engine
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "books"
 TABLES: tuple[type[SQLModel], ...] = (
@@ -44,25 +43,9 @@ TABLES: tuple[type[SQLModel], ...] = (
 @pytest.fixture
 def empty_engine(db_url: str, tmp_path: Path) -> Iterator[Engine]:
     """A second, empty database of the same kind as `engine`."""
-    if db_url.startswith("sqlite"):
-        eng = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-        create_all(eng)
-        yield eng
-        eng.dispose()
-        return
-    name = f"docintake_t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    eng = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    create_all(eng)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    kind = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    with fresh_engine(kind, tmp_path, "empty") as engine:
+        yield engine
 
 
 def counts(engine: Engine) -> dict[str, int]:
