@@ -15,7 +15,7 @@ from typing import Any
 
 from docx.oxml.ns import nsmap
 
-from forms.readers.base import DocumentRefused, Row
+from forms.readers.base import Document, DocumentRefused, Row
 from forms.safety import MAX_TEXT_PART_BYTES, open_zip, parse_xml, read_member
 
 _W = nsmap["w"]
@@ -26,6 +26,10 @@ _OFFICE_DOCUMENT = (
     "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
 )
 _RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+# A hyperlink is fetched only when clicked; every other external target (attached template,
+# altChunk, linked picture, frame, OLE link) is fetched when Word opens the file.
+_CLICKED_ONLY = ("/hyperlink",)
+_MAX_RELS_PARTS = 200
 
 TICKED = "☒"
 UNTICKED = "☐"
@@ -67,6 +71,14 @@ def _checkbox_state(fld_char: Any) -> str | None:
     return None
 
 
+def _has_on(element: Any, properties: str, flag: str) -> bool:
+    # A run's `w:rPr/w:vanish`, a row's `w:trPr/w:del`: set and not switched off.
+    for child in element:
+        if _local(child.tag) == properties:
+            return any(_local(p.tag) == flag and _is_on(p) for p in child)
+    return False
+
+
 def _showing_placeholder(sdt: Any) -> bool:
     for child in sdt:
         if _local(child.tag) == "sdtPr":
@@ -100,6 +112,10 @@ def _inline(element: Any, out: list[str]) -> None:
                 out.append(box)
         elif name == "sdt":
             if not _showing_placeholder(child):
+                _inline(child, out)
+        elif name == "r":
+            # Hidden text: Word shows none of it (nor prints it).
+            if not _has_on(child, "rPr", "vanish"):
                 _inline(child, out)
         elif name == "p":
             # A paragraph inside a run: a text box's content.
@@ -157,14 +173,15 @@ def _rows_of(table: Any) -> list[list[str]]:
     rows: list[list[str]] = []
     for child in table:
         name = _local(child.tag)
-        if name == "tr":
+        # A row deleted with changes tracked is gone in Word's "final" view.
+        if name == "tr" and not _has_on(child, "trPr", "del"):
             cells: list[str] = []
             _cells_of(child, cells)
             rows.append(cells)
         elif name in ("sdt", "customXml"):
             inner = _content(child) if name == "sdt" else child
             for grand in inner:
-                if _local(grand.tag) == "tr":
+                if _local(grand.tag) == "tr" and not _has_on(grand, "trPr", "del"):
                     cells = []
                     _cells_of(grand, cells)
                     rows.append(cells)
@@ -204,6 +221,18 @@ def _main_part_name(archive: zipfile.ZipFile) -> str:
     return "word/document.xml"
 
 
+def links_outside(archive: zipfile.ZipFile) -> bool:
+    """True when a relationship points to an outside address Word fetches on opening."""
+    parts = [n for n in archive.namelist() if n.lower().endswith(".rels")][:_MAX_RELS_PARTS]
+    for name in parts:
+        rels = read_member(archive, name, limit=MAX_TEXT_PART_BYTES)
+        for rel in parse_xml(rels or b"<r/>").iter(_RELS_NS):
+            external = str(rel.get("TargetMode") or "").lower() == "external"
+            if external and not str(rel.get("Type") or "").endswith(_CLICKED_ONLY):
+                return True
+    return False
+
+
 def has_macros(archive: zipfile.ZipFile) -> bool:
     """True when the package carries a VBA project (a .docm saved as .docx)."""
     return any(name.lower().endswith("vbaproject.bin") for name in archive.namelist())
@@ -214,9 +243,17 @@ class DocxReader:
 
     name = "docx"
 
-    def extract(self, data: bytes) -> list[Row]:
-        """The body's paragraphs and table rows in document order."""
+    def read(self, data: bytes) -> Document:
+        """The body's rows, and `external_link` when Word would fetch an outside address."""
         archive = open_zip(data)
+        rows = self._rows(archive)
+        return Document(rows, ("external_link",) if links_outside(archive) else ())
+
+    def extract(self, data: bytes) -> list[Row]:
+        """The body's paragraphs and table rows in document order, as Word shows them."""
+        return self._rows(open_zip(data))
+
+    def _rows(self, archive: zipfile.ZipFile) -> list[Row]:
         if has_macros(archive):
             raise DocumentRefused("unsupported_format", "macros")
         part = read_member(archive, _main_part_name(archive), limit=MAX_TEXT_PART_BYTES)
