@@ -15,6 +15,7 @@ from sqlalchemy import inspect
 from flows.common import deliver_due_mail, engine_for, load_settings, uow_factory
 from flows.settings import Settings
 from handlers import migrations
+from intake import parsing
 from intake.mime import Limits
 from intake.pipeline import MessageOutcome, process_message
 from intake.sources import imap as imap_source
@@ -40,6 +41,7 @@ def message_handler(
     """`raw bytes -> MessageOutcome` wired with the settings' database, home and limits."""
     factory = partial(uow_factory, settings)
     limits = limits_from(settings)
+    parsing.configure(budget_seconds=settings.parse_budget_seconds, workers=settings.parse_workers)
 
     def handle(raw: bytes) -> MessageOutcome:
         return process_message(

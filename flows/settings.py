@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_message_bytes: int = 25 * 1024 * 1024
     poll_seconds: float = 5.0
+    parse_budget_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="Longest one document may take to read (in a worker process); past it the"
+        " document is answered as unreadable.",
+    )
+    parse_workers: int = Field(
+        2, ge=1, description="Worker processes that read documents (started once, kept)."
+    )
     housekeeping_seconds: float = Field(
         30.0,
         description="How often serve restarts runs a crash or shutdown interrupted and sends"

@@ -31,7 +31,7 @@ from handlers.applications import (
 )
 from handlers.db import UnitOfWork
 from handlers.models import MessageStatus
-from intake import store
+from intake import parsing, store
 from intake.mime import Limits, ParsedMessage, Refusal, parse_message
 from intake.senders import SenderVerdict, check_sender
 
@@ -174,7 +174,7 @@ def _finish(
 
 def _parse(filename: str, data: bytes, today: date) -> ParseResult:
     try:
-        return forms.parse_document(filename, data, today=today)
+        return parsing.parse_document(filename, data, today=today)
     except Exception as exc:  # a parser bug must not hold the message forever: answer it
         log.error(
             "form parser failed (%s); the document is answered as unreadable", type(exc).__name__

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-import forms
 from handlers.db import UnitOfWork
 from handlers.models import (
     Application,
@@ -23,7 +22,7 @@ from handlers.models import (
     MessageStatus,
     OutboxMessage,
 )
-from intake import store
+from intake import parsing, store
 from intake.mime import Limits
 from intake.pipeline import MessageOutcome, process_message
 from tests.support.books import (
@@ -300,7 +299,7 @@ def test_a_reader_crash_answers_the_document_as_unreadable(
     def broken(filename: str, data: bytes, *, today: date) -> None:
         raise RuntimeError("reader bug")
 
-    monkeypatch.setattr(forms, "parse_document", broken)
+    monkeypatch.setattr(parsing, "parse_document", broken)
     outcome = process(make_message(attachments=(("a.docx", _fee_form()),)))
 
     assert outcome.status is MessageStatus.done
