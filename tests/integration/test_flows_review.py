@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 from prefect._internal.pydantic.v2_schema import create_v2_schema
 from prefect.utilities.schema_tools.validation import ValidationError, validate
 from sqlmodel import select
@@ -98,9 +99,42 @@ def test_review_shows_fields_with_both_labels_warnings_sender_and_document(
     assert "Jaunie lietotāji / New users" in text
     assert "1. Vārds / First name: Jānis · Uzvārds / Surname: Bērziņš" in text
     assert "- Vecs / Old" in text
-    assert "anna@ozols.lv" in text
+    assert "anna\\@ozols.lv" in text
     assert "LUR-2026-000123" in text
     assert str(tmp_path / "messages" / ("a" * 64)) in text
+
+
+HOSTILE = {
+    "link": "[click](javascript:alert(1))",
+    "emphasis": "**APPROVED BY ADMIN**",
+    "image": "![p](http://127.0.0.1:9/p.png)",
+    "html": '<img src="http://127.0.0.1:9/p.png">',
+    "heading": "Ozols\n# heading",
+}
+
+
+def test_review_of_hostile_values_has_no_markup_of_the_clients(tmp_path: Any) -> None:
+    """Links, images, emphasis, headings and HTML a client typed render as plain text."""
+    application = _application(
+        filename="x`` ![p](http://127.0.0.1:9/p.png) ``.docx",
+        sender="[me](http://127.0.0.1:9/)@ozols.lv",
+        fields={
+            "customer_name": HOSTILE["emphasis"],
+            "contract_no": HOSTILE["link"],
+            "submitter_name": HOSTILE["image"],
+            "submitter_position": HOSTILE["html"],
+            "reg_no": HOSTILE["heading"],
+            "users": [{"first_name": HOSTILE["link"], "email": HOSTILE["image"]}],
+        },
+        warnings=[{"field": None, "code": "x", "message_lv": HOSTILE["html"], "message_en": "-"}],
+    )
+    html = MarkdownIt("commonmark").render(review_markdown(application, home=tmp_path))
+    for tag in ("<a ", "<img", "<h1", "<h2", "<em>"):
+        assert tag not in html
+    assert html.count("<h3>") == 1
+    assert "<strong>APPROVED" not in html
+    assert "**APPROVED BY ADMIN**" in html
+    assert "<code>x`` ![p](http://127.0.0.1:9/p.png) ``.docx</code>" in html
 
 
 def _stored(uow: UnitOfWork, status: ApplicationStatus) -> int:
