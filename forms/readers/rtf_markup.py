@@ -85,8 +85,9 @@ def canonical_font_table(text: str) -> str:
         if number and charset and len(fonts) < 1000:
             fonts.setdefault(number.group(1), charset.group(1))
     table = "".join(f"{{\\f{number}\\fcharset{charset} F;}}" for number, charset in fonts.items())
-    # The group's leading words stay (`{\*\fonttbl` is still ignorable to striprtf).
-    return text[: start.end()] + table + "}" + text[end:]
+    # The words before `\fonttbl` go too: striprtf's regex runs over them as well, and a
+    # long run of `\f1` there is as quadratic as one inside the table.
+    return text[: start.start()] + "{\\fonttbl" + table + "}" + text[end:]
 
 
 def cut_binary(data: bytes) -> bytes:

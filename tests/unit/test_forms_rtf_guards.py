@@ -36,6 +36,8 @@ HOSTILE = {
     "fonttbl-star": font_table(b"{\\*\\fonttbl", 136 * KB),
     "fonttbl-after-word": font_table(b"{\\f0\\fonttbl", 136 * KB),
     "fonttbl-newline": font_table(b"{\r\n\\fonttbl", 136 * KB),
+    # Found while fuzzing for slow inputs: the words before `\fonttbl` are in the group too.
+    "fonttbl-long-prefix": b"{\\rtf1{" + b"\\f1 " * (34 * KB) + b"\\fonttbl}}",
 }
 
 
