@@ -18,7 +18,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, func, or_, select
 
 from forms.values import InvalidValue, normalize_email
-from handlers.credentials import MIN_PASSWORD_LENGTH, hash_password, token_hash, verify_password
+from handlers.credentials import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    temporary_password,
+    token_hash,
+    verify_password,
+)
 from handlers.db import UnitOfWork
 from handlers.lookups import row_id
 from handlers.models import (
@@ -353,3 +359,32 @@ def spend_token(token_id: int, *, uow: UnitOfWork) -> None:
             row.used_at = utcnow()
             uow.session.add(row)
             uow.commit()
+
+
+def issue_demo_passwords(
+    usernames: tuple[str, ...], person_emails: tuple[str, ...], *, uow: UnitOfWork
+) -> list[dict[str, str]]:
+    """Fresh random passwords for demo logins (demo only): `username`, `password`, `role` each.
+
+    Nothing else ever hands a password back: real users get theirs by e-mail.
+    """
+    issued: list[dict[str, str]] = []
+    with uow:
+        for username in usernames:
+            user = uow.session.exec(select(User).where(User.username == username)).first()
+            if user is None or user.status != UserStatus.active:
+                continue
+            password = temporary_password()
+            user.password_hash = hash_password(password)
+            user.must_change_password = False
+            uow.session.add(user)
+            _audit(uow, "portal.demo_password", "user", row_id(user), changed=True)
+            issued.append({"username": username, "password": password, "role": str(user.role)})
+        for email in person_emails:
+            password = temporary_password()
+            if _set_person_password(uow, email, password):
+                issued.append(
+                    {"username": email, "password": password, "role": "authorized_person"}
+                )
+        uow.commit()
+    return issued
