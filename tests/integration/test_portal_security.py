@@ -139,7 +139,9 @@ def test_sign_in_rotates_the_session(
     first = client.http.cookies.get("docintake_session")
     client.sign_in(books.username, books.password)
     second = client.http.cookies.get("docintake_session")
-    assert first and second and first != second
+    assert first
+    assert second
+    assert first != second
     with UnitOfWork(books_engine) as uow:
         assert len(uow.session.exec(select(PortalSession)).all()) == 1
     client.http.cookies.set("docintake_session", first)
@@ -270,6 +272,7 @@ def test_one_address_with_two_roles_chooses_at_sign_in(
     )
     chooser = client.sign_in(books.person_email, books.password)
     assert chooser.url.path == "/login/role"
-    assert "pilnvarotā persona" in chooser.text and "lietotājs" in chooser.text
+    assert "pilnvarotā persona" in chooser.text
+    assert "lietotājs" in chooser.text
     person = client.post("/login/role", {"choice": "1"})
     assert person.url.path == "/applications"

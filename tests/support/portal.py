@@ -134,7 +134,7 @@ def seed_portal_books(
     uow: UnitOfWork,
     *,
     tag: str,
-    password: str = "Sakuma-parole-42",
+    password: str = "Sakuma-parole-42",  # noqa: S107 (a test login)
     customer_name: str = 'SIA "Ozols"',
     must_change_password: bool = False,
     balance: Decimal = Decimal("25.00"),
