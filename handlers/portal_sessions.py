@@ -22,6 +22,7 @@ from handlers.models import AuditEvent, PortalSession, PortalThrottle, utcnow
 from handlers.portal_people import Principal, principal_of
 
 ACTOR = "portal"
+TOUCH_EVERY = timedelta(seconds=60)
 
 
 class SessionView(BaseModel):
@@ -127,11 +128,13 @@ def current_session(
                 uow.session.delete(row)
                 uow.commit()
                 return None
-        row.last_seen_at = now
-        uow.session.add(row)
         csrf = row.csrf_token
         choices = tuple(Principal.model_validate(c) for c in row.choices)
-        uow.commit()
+        # A write per page would cost more than the page; a minute's slack in idleness does not.
+        if _aware(row.last_seen_at) + TOUCH_EVERY <= now:
+            row.last_seen_at = now
+            uow.session.add(row)
+            uow.commit()
     return SessionView(csrf_token=csrf, principal=principal, choices=choices)
 
 
