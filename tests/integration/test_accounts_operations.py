@@ -24,14 +24,7 @@ from handlers.commands import (
     TopUp,
     UpdateContact,
 )
-from handlers.contracts import (
-    apply_due_contract_dates,
-    change_details,
-    increase_fee,
-    resume_contract,
-    resume_due_contracts,
-    suspend_contract,
-)
+from handlers.contracts import apply_due_contract_dates, resume_due_contracts
 from handlers.db import UnitOfWork
 from handlers.lookups import monthly_amount
 from handlers.models import (
@@ -47,8 +40,17 @@ from handlers.models import (
     UserRole,
     UserStatus,
 )
+from handlers.operations import (
+    add_users,
+    block_users,
+    change_details,
+    change_user,
+    grant_einvoice_access,
+    increase_fee,
+    resume_contract,
+    suspend_contract,
+)
 from handlers.selfservice import update_contact
-from handlers.users import add_users, block_users, change_user, grant_einvoice_access
 from tests.support import cheap_hashing, give_balances
 from tests.support.books import OZOLS_CONTRACT, seed_contract
 

@@ -24,10 +24,15 @@ from handlers.commands import (
     SuspendContract,
     TopUp,
 )
-from handlers.contracts import resume_contract, suspend_contract
 from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.models import LedgerEntry, User, UserStatus
-from handlers.users import add_users, block_users, change_user
+from handlers.operations import (
+    add_users,
+    block_users,
+    change_user,
+    resume_contract,
+    suspend_contract,
+)
 from tests.support import give_balances
 from tests.support.books import OZOLS_CONTRACT, seed_contract
 

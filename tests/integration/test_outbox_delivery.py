@@ -29,8 +29,8 @@ from handlers.commands import (
 from handlers.credentials import verify_password
 from handlers.db import UnitOfWork
 from handlers.models import OutboxMessage, OutboxStatus, User, utcnow
+from handlers.operations import add_users
 from handlers.selfservice import change_password, request_password_reset, reset_password
-from handlers.users import add_users
 from notifications.delivery import DeliveryReport, deliver_pending_sync
 from notifications.outbox import enqueue
 from notifications.smtp import FolderTransport, SmtpTransport, transport_from
