@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -50,6 +50,7 @@ from handlers.operations import (
     resume_contract,
     suspend_contract,
 )
+from handlers.results import OperationResult
 from handlers.selfservice import update_contact
 from tests.support import cheap_hashing, give_balances
 from tests.support.books import OZOLS_CONTRACT, seed_contract
@@ -117,7 +118,7 @@ def test_change_user_moves_balance_blocks_old_and_queues_credentials(books: Unit
 
 def test_each_operation_run_twice_applies_once(books: UnitOfWork) -> None:
     """A second run with the same key returns the first result and changes nothing."""
-    runs = [
+    runs: list[Callable[[], OperationResult]] = [
         lambda: change_user(
             ChangeUser(
                 request_key="a", contract_no=OZOLS_CONTRACT, old_username="jberzins", new_user=NEW

@@ -53,6 +53,7 @@ class Books(RuleBasedStateMachine):
         self.expected = {"jberzins": Decimal("10.00"), "lozola": Decimal("10.00")}
         self.active = {"jberzins", "lozola"}
         self.suspended = False
+        self.blocked_by_suspension: set[str] = set()
         self.topped_up = Decimal(0)
         self.step = 0
 
