@@ -81,15 +81,26 @@ def protocol_csv(request: Request, date_from: str = "", date_to: str = "") -> Re
     data, _error = _protocol(request, principal.login, date_from, date_to)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(["section", "date", "reference_or_kind", "form_type", "status", "amount"])
+    writer.writerow(
+        ["section", "date", "reference", "form_type", "status", "kind", "description", "amount"]
+    )
     for r in data["requests"]:
         writer.writerow(
-            ["request", r["received"], _cell(r["reference"]), r["form_type"], r["status"], ""]
+            [
+                "request",
+                r["received"],
+                _cell(r["reference"]),
+                r["form_type"],
+                r["status"],
+                "",
+                "",
+                "",
+            ]
         )
     for e in data["ledger"].get("entries", []):
         # Amounts are numbers we wrote (a minus sign is a sign, not a formula).
         writer.writerow(
-            ["ledger", e["date"], _cell(e["kind"]), "", _cell(e["description"]), e["amount"]]
+            ["ledger", e["date"], "", "", "", e["kind"], _cell(e["description"]), e["amount"]]
         )
     name = f"protokols-{principal.login}-{date.today().isoformat()}.csv"
     return Response(
