@@ -211,8 +211,13 @@ def record_failed_sign_in(
     uow: UnitOfWork,
     policy: ThrottlePolicy,
     now: datetime | None = None,
+    action: str = "portal.sign_in_locked",
 ) -> datetime | None:
-    """Count one failed sign-in against the account and the address; the lock it earned, if any."""
+    """Count one failed sign-in against the account and the address; the lock it earned, if any.
+
+    Other attempts worth limiting (password-reminder requests) count the same way under keys of
+    their own, audited as `action` when they earn a lock.
+    """
     now = now or utcnow()
     earned: datetime | None = None
     with uow:
@@ -232,7 +237,7 @@ def record_failed_sign_in(
                 uow.session.add(
                     AuditEvent(
                         actor=ACTOR,
-                        action="portal.sign_in_locked",
+                        action=action,
                         entity="throttle",
                         entity_id=key.split(":", 1)[0],
                     )

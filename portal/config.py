@@ -27,6 +27,10 @@ class PortalConfig:
     forwarded_allow_ips: str = ""
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    # Password reminders per typed name and per address, so nobody floods a mailbox with them.
+    reminder_throttle: ThrottlePolicy = field(
+        default_factory=lambda: ThrottlePolicy(account_failures=3, address_failures=20)
+    )
     intake_address: str = "pieteikumi@example.lv"
     staff_email: str = "staff@example.lv"
     require_dmarc_pass: bool = False

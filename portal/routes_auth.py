@@ -101,6 +101,7 @@ def login(
         error = _lock_text(request, earned) if earned else text("bad_credentials", lang_of(request))
         return render(request, "login.html.j2", error=error, identifier=identifier)
     portal_sessions.clear_failures(account, uow=portal.uow())
+    portal_sessions.expire_sessions(uow=portal.uow(), policy=config.sessions)
     principal = found[0] if len(found) == 1 else None
     token, _view = portal_sessions.open_session(
         uow=portal.uow(),
@@ -215,7 +216,7 @@ def forgot(
     check_csrf(request, csrf)
     portal = portal_of(request)
     config = portal.config
-    if identifier.strip():
+    if identifier.strip() and _reminder_allowed(request, identifier):
         request_password_reset(
             RequestPasswordReset(
                 request_key=f"portal-reset:{uuid.uuid4()}", actor="portal", identifier=identifier
@@ -237,6 +238,24 @@ def forgot(
             )
         tasks.add_task(mail.deliver_outbox, config, portal.uow)
     return render(request, "forgot.html.j2", done=True)
+
+
+def _reminder_allowed(request: Request, identifier: str) -> bool:
+    """Count this reminder; False once a name or an address asked too often (nothing is sent)."""
+    portal = portal_of(request)
+    keys = (
+        "reminder-" + account_key(identifier),
+        "reminder-" + address_key(client_address(request)),
+    )
+    if portal_sessions.locked_until(keys, uow=portal.uow()) is not None:
+        return False
+    portal_sessions.record_failed_sign_in(
+        *keys,
+        uow=portal.uow(),
+        policy=portal.config.reminder_throttle,
+        action="portal.reminder_locked",
+    )
+    return True
 
 
 @router.get("/password/reset")

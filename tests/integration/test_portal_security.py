@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -276,3 +277,17 @@ def test_one_address_with_two_roles_chooses_at_sign_in(
     assert "lietotājs" in chooser.text
     person = client.post("/login/role", {"choice": "1"})
     assert person.url.path == "/applications"
+
+
+def test_password_reminders_are_limited_without_saying_so(
+    client: PortalClient, books: PortalBooks, smtp_sink: SmtpSink
+) -> None:
+    """Five reminders for one name send three mails; every answer reads the same."""
+    client.get("/password/forgot")
+    answers = [
+        client.post("/password/forgot", {"identifier": books.username}).text for _ in range(5)
+    ]
+    assert len(set(answers)) == 1
+    smtp_sink.wait_for(3, timeout=30)
+    time.sleep(2)  # a fourth mail, if one were wrongly sent, would be out by now
+    assert len(smtp_sink.messages_to(books.user_email)) == 3
