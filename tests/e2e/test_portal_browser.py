@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlmodel import select
 
 from flows.demo import form_values
@@ -27,6 +28,39 @@ from tests.support.prefect_env import seed_contract
 pytestmark = pytest.mark.slow
 
 MAIL_TIMEOUT = 120.0
+CHROMIUM = "/usr/bin/chromium"
+
+
+@contextmanager
+def phone_without_javascript() -> Iterator[Page]:
+    """Debian's Chromium as a small phone with JavaScript off: the portal must work so."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}; `make test` installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        try:
+            context = browser.new_context(
+                viewport={"width": 360, "height": 740}, is_mobile=True, java_script_enabled=False
+            )
+            context.set_default_timeout(60_000)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def fits_the_screen(page: Page) -> bool:
+    """True when the page needs no sideways scrolling (tables scroll inside their own box)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +191,7 @@ def test_a_user_signs_in_with_mailed_credentials_and_serves_themselves(
 def test_an_authorized_person_submits_a_form_that_waits_for_staff(
     journey: Journey, portal_site: RunningPortal, tmp_path: Path
 ) -> None:
-    """The person enrols by the mailed link, uploads a filled form; it is a suspended run."""
+    """On a phone without JavaScript a person enrols and uploads a form: a suspended run."""
     books = seed_contract(journey.env, users=2)
     base = portal_site.base_url
     password = "Pilnvarota-parole-3"
@@ -172,7 +206,7 @@ def test_an_authorized_person_submits_a_form_that_waits_for_staff(
     )
     document = tmp_path / "lietotaji.docx"
     document.write_bytes(render_form("user_add", "docx", values))
-    with chromium_page() as page:
+    with phone_without_javascript() as page:
         page.goto(link)
         set_new_password(page, password)
         expect(page.get_by_role("status")).to_contain_text("Parole iestatīta")
@@ -189,6 +223,7 @@ def test_an_authorized_person_submits_a_form_that_waits_for_staff(
         assert found is not None
         reference = found.group(0)
         expect(page.locator("#applications")).to_contain_text(reference)
+        assert fits_the_screen(page)
     application = decisions.find_application(reference, uow=journey.env.uow())
     assert application is not None
     assert application.id is not None
