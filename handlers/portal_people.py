@@ -190,6 +190,13 @@ def authenticate(identifier: str, password: str, *, uow: UnitOfWork) -> list[Pri
     return found
 
 
+def user_id_of(username: str, *, uow: UnitOfWork) -> int | None:
+    """The id of the user with this username, or None."""
+    with uow:
+        user = uow.session.exec(select(User).where(User.username == username)).first()
+        return None if user is None else row_id(user)
+
+
 def _check_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise RuleViolation("weak_password", field="new_password", min_length=MIN_PASSWORD_LENGTH)

@@ -163,6 +163,19 @@ def close_other_sessions(principal: Principal, keep: str | None, *, uow: UnitOfW
         return int(result.rowcount or 0)
 
 
+def end_sessions(kind: str, principal_ids: Sequence[int], *, uow: UnitOfWork) -> int:
+    """End every session of these principals (after a password was set by a link); how many."""
+    with uow:
+        result = uow.session.exec(
+            delete(PortalSession).where(
+                col(PortalSession.principal_kind) == kind,
+                col(PortalSession.principal_id).in_(list(principal_ids)),
+            )
+        )
+        uow.commit()
+        return int(result.rowcount or 0)
+
+
 def expire_sessions(*, uow: UnitOfWork, policy: SessionPolicy, now: datetime | None = None) -> int:
     """Delete sessions past either limit (housekeeping); how many went."""
     now = now or utcnow()

@@ -279,6 +279,7 @@ def reset(
         return render(request, "reset.html.j2", token=token, error="passwords_differ")
     if portal_people.is_person_link(token, uow=portal.uow()):
         result = portal_people.set_person_password(token, new_password, uow=portal.uow())
+        ended = ("person", list(result.data.get("person_ids", [])))
     else:
         result = reset_password(
             ResetPassword(
@@ -291,7 +292,11 @@ def reset(
             uow=portal.uow(),
             today=date.today(),
         )
+        user_id = portal_people.user_id_of(str(result.data.get("username", "")), uow=portal.uow())
+        ended = ("user", [] if user_id is None else [user_id])
     if not result.ok:
         error = "link_invalid" if result.code == "token_invalid" else None
         return render(request, "reset.html.j2", token=token, error=error, result=result)
+    # Whoever knew the old password is signed out everywhere.
+    portal_sessions.end_sessions(*ended, uow=portal.uow())
     return render(request, "message.html.j2", message_key="reset_done", link="/login")

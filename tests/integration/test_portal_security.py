@@ -291,3 +291,29 @@ def test_password_reminders_are_limited_without_saying_so(
     smtp_sink.wait_for(3, timeout=30)
     time.sleep(2)  # a fourth mail, if one were wrongly sent, would be out by now
     assert len(smtp_sink.messages_to(books.user_email)) == 3
+
+
+def test_a_password_set_by_link_signs_out_every_other_browser(
+    portal: RunningPortal, client: PortalClient, books: PortalBooks, smtp_sink: SmtpSink
+) -> None:
+    """After a reset by the mailed link, a browser still signed in with the old one is out."""
+    client.sign_in(books.username, books.password)
+    assert client.get("/account").url.path == "/account"
+    other = PortalClient(portal.base_url)
+    try:
+        other.get("/password/forgot")
+        other.post("/password/forgot", {"identifier": books.username})
+        [mail] = smtp_sink.wait_for(1, timeout=30)
+        body = mail.get_body(("plain",))
+        assert body is not None
+        token = body.get_content().split("token=")[1].split()[0]
+        other.get("/password/reset", params={"token": token})
+        done = other.post(
+            "/password/reset",
+            {"token": token, "new_password": "Cita-parole-777", "new_password2": "Cita-parole-777"},
+        )
+        assert "Parole iestatīta" in done.text
+    finally:
+        other.close()
+    assert client.get("/account").url.path == "/login"
+    assert client.sign_in(books.username, "Cita-parole-777").url.path == "/account"
