@@ -21,30 +21,44 @@ from typing import Any, Literal
 from handlers.books.records import (
     AUTHORIZED_PERSON_FIELDS,
     CONTRACT_FIELDS,
+    CONTRACT_OPTIONAL,
     CUSTOMER_FIELDS,
+    DETAILS_CHANGE_FIELDS,
+    FEE_CHANGE_FIELDS,
     USER_FIELDS,
+    USER_OPTIONAL,
     Books,
     Location,
     Problem,
 )
 
-Kind = Literal["customer", "contract", "authorized_person", "user"]
+Kind = Literal["customer", "details_change", "contract", "fee_change", "authorized_person", "user"]
 
 CUSTOMERS_CSV = "customers.csv"
+DETAILS_CHANGES_CSV = "details_changes.csv"
 CONTRACTS_CSV = "contracts.csv"
+FEE_CHANGES_CSV = "fee_changes.csv"
 AUTHORIZED_PERSONS_CSV = "authorized_persons.csv"
 USERS_CSV = "users.csv"
 
 # CSV files: name, the column that names the parent (None for customers), the row's own fields.
 CSV_FILES: dict[Kind, tuple[str, str | None, tuple[str, ...]]] = {
     "customer": (CUSTOMERS_CSV, None, CUSTOMER_FIELDS),
-    "contract": (CONTRACTS_CSV, "reg_no", CONTRACT_FIELDS),
+    "details_change": (DETAILS_CHANGES_CSV, "reg_no", DETAILS_CHANGE_FIELDS),
+    "contract": (CONTRACTS_CSV, "reg_no", (*CONTRACT_FIELDS, *CONTRACT_OPTIONAL)),
+    "fee_change": (FEE_CHANGES_CSV, "contract_number", FEE_CHANGE_FIELDS),
     "authorized_person": (AUTHORIZED_PERSONS_CSV, "contract_number", AUTHORIZED_PERSON_FIELDS),
-    "user": (USERS_CSV, "contract_number", USER_FIELDS),
+    "user": (USERS_CSV, "contract_number", (*USER_FIELDS, *USER_OPTIONAL)),
 }
+# Files and columns added for dated changes not yet in force (issue 14): a folder written
+# before them has none, and reads as it always did.
+OPTIONAL_FILES: frozenset[Kind] = frozenset({"details_change", "fee_change"})
+OPTIONAL_COLUMNS: frozenset[str] = frozenset({*CONTRACT_OPTIONAL, *USER_OPTIONAL})
 PARENT_KIND: dict[Kind, Kind | None] = {
     "customer": None,
+    "details_change": "customer",
     "contract": "customer",
+    "fee_change": "contract",
     "authorized_person": "contract",
     "user": "contract",
 }
@@ -120,24 +134,48 @@ def read_json(path: Path) -> RawBooks:
         row = _json_row(raw, name, "customer", f"customers[{i}]", customer, None)
         if row is None:
             continue
+        _json_children(raw, name, row, "details_change")
         for j, contract in enumerate(_json_list(raw, name, row, "contracts"), start=1):
             crow = _json_row(
                 raw, name, "contract", f"{row.where.row}.contracts[{j}]", contract, row
             )
-            if crow is None:
-                continue
-            for kind, key in (("authorized_person", "authorized_persons"), ("user", "users")):
-                for k, item in enumerate(_json_list(raw, name, crow, key), start=1):
-                    _json_row(raw, name, kind, f"{crow.where.row}.{key}[{k}]", item, crow)  # type: ignore[arg-type]
+            if crow is not None:
+                for kind in _JSON_CHILDREN["contract"]:
+                    _json_children(raw, name, crow, kind)
     return raw
 
 
-_JSON_FIELDS: dict[Kind, tuple[str, ...]] = {
-    "customer": (*CUSTOMER_FIELDS, "contracts"),
-    "contract": (*CONTRACT_FIELDS, "authorized_persons", "users"),
-    "authorized_person": AUTHORIZED_PERSON_FIELDS,
-    "user": USER_FIELDS,
+# The lists a JSON object holds its children in, by the children's kind.
+_JSON_LISTS: dict[Kind, str] = {
+    "details_change": "details_changes",
+    "contract": "contracts",
+    "fee_change": "fee_changes",
+    "authorized_person": "authorized_persons",
+    "user": "users",
 }
+_JSON_CHILDREN: dict[Kind, tuple[Kind, ...]] = {
+    "customer": ("details_change", "contract"),
+    "contract": ("fee_change", "authorized_person", "user"),
+}
+_JSON_FIELDS: dict[Kind, tuple[str, ...]] = {
+    "customer": (*CUSTOMER_FIELDS, *(_JSON_LISTS[k] for k in _JSON_CHILDREN["customer"])),
+    "details_change": DETAILS_CHANGE_FIELDS,
+    "contract": (
+        *CONTRACT_FIELDS,
+        *CONTRACT_OPTIONAL,
+        *(_JSON_LISTS[k] for k in _JSON_CHILDREN["contract"]),
+    ),
+    "fee_change": FEE_CHANGE_FIELDS,
+    "authorized_person": AUTHORIZED_PERSON_FIELDS,
+    "user": (*USER_FIELDS, *USER_OPTIONAL),
+}
+
+
+def _json_children(raw: RawBooks, name: str, parent: RawRow, kind: Kind) -> None:
+    """The rows of one list under a JSON object (missing: none)."""
+    key = _JSON_LISTS[kind]
+    for k, item in enumerate(_json_list(raw, name, parent, key), start=1):
+        _json_row(raw, name, kind, f"{parent.where.row}.{key}[{k}]", item, parent)
 
 
 def _json_row(
@@ -183,10 +221,15 @@ def _unknown_field(file: str, row: str, key: str) -> Problem:
 
 
 def read_csv_folder(folder: Path) -> RawBooks:
-    """The rows of customers.csv, contracts.csv, authorized_persons.csv and users.csv."""
+    """The rows of customers.csv, contracts.csv, authorized_persons.csv and users.csv.
+
+    details_changes.csv and fee_changes.csv are read when they are there.
+    """
     raw = RawBooks()
     for kind, (name, parent_column, fields) in CSV_FILES.items():
         path = folder / name
+        if not path.is_file() and kind in OPTIONAL_FILES:
+            continue
         if not path.is_file():
             raw.problems.append(
                 _problem(name, "", None, "missing_file", "fails nav atrasts", "file not found")
@@ -219,7 +262,7 @@ def _read_csv(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in next(reader, [])]
     expected = (parent_column, *fields) if parent_column else fields
-    missing = [c for c in expected if c not in header]
+    missing = [c for c in expected if c not in header and c not in OPTIONAL_COLUMNS]
     for column in missing:
         raw.problems.append(
             _problem(name, "1", column, "missing_column", "trūkst kolonnas", "column missing")
@@ -279,20 +322,42 @@ def _fields(record: object, names: Sequence[str]) -> dict[str, str | None]:
     return {n: _text(getattr(record, n)) for n in names}
 
 
+def _given(record: object, names: Sequence[str]) -> dict[str, str]:
+    """The optional fields that carry a value (JSON leaves the others out)."""
+    return {n: text for n, text in _fields(record, names).items() if text is not None}
+
+
+def _listed(key: str, rows: list[dict[str, str | None]]) -> dict[str, Any]:
+    """A list of dated changes under its key, or nothing when there are none."""
+    return {key: rows} if rows else {}
+
+
 def books_to_json(books: Books) -> bytes:
     """The books as one UTF-8 JSON document, keys and rows in a fixed order."""
     document = {
         "customers": [
             {
                 **_fields(customer, CUSTOMER_FIELDS),
+                **_listed(
+                    "details_changes",
+                    [_fields(d, DETAILS_CHANGE_FIELDS) for d in customer.details_changes],
+                ),
                 "contracts": [
                     {
                         **_fields(contract, CONTRACT_FIELDS),
+                        **_given(contract, CONTRACT_OPTIONAL),
+                        **_listed(
+                            "fee_changes",
+                            [_fields(f, FEE_CHANGE_FIELDS) for f in contract.fee_changes],
+                        ),
                         "authorized_persons": [
                             _fields(p, AUTHORIZED_PERSON_FIELDS)
                             for p in contract.authorized_persons
                         ],
-                        "users": [_fields(u, USER_FIELDS) for u in contract.users],
+                        "users": [
+                            {**_fields(u, USER_FIELDS), **_given(u, USER_OPTIONAL)}
+                            for u in contract.users
+                        ],
                     }
                     for contract in customer.contracts
                 ],
@@ -304,24 +369,34 @@ def books_to_json(books: Books) -> bytes:
 
 
 def books_to_csv(books: Books) -> dict[str, bytes]:
-    """The books as the four CSV files (name → UTF-8 bytes), rows in the books' order."""
-    tables: dict[str, list[list[str | None]]] = {
-        name: [[parent, *fields] if parent else list(fields)]
-        for name, parent, fields in CSV_FILES.values()
+    """The books as the six CSV files (name → UTF-8 bytes), rows in the books' order.
+
+    The files of dated changes are written even when empty, so that a folder written over an
+    older export never keeps stale changes.
+    """
+    tables: dict[Kind, list[list[str | None]]] = {
+        kind: [[parent, *fields] if parent else list(fields)]
+        for kind, (_, parent, fields) in CSV_FILES.items()
     }
+
+    def add(kind: Kind, parent_key: str | None, record: object) -> None:
+        _, parent, fields = CSV_FILES[kind]
+        values = list(_fields(record, fields).values())
+        tables[kind].append([parent_key, *values] if parent else values)
+
     for customer in books.customers:
-        tables[CUSTOMERS_CSV].append(list(_fields(customer, CUSTOMER_FIELDS).values()))
+        add("customer", None, customer)
+        for details in customer.details_changes:
+            add("details_change", customer.reg_no, details)
         for contract in customer.contracts:
-            tables[CONTRACTS_CSV].append(
-                [customer.reg_no, *_fields(contract, CONTRACT_FIELDS).values()]
-            )
+            add("contract", customer.reg_no, contract)
+            for fee in contract.fee_changes:
+                add("fee_change", contract.number, fee)
             for person in contract.authorized_persons:
-                tables[AUTHORIZED_PERSONS_CSV].append(
-                    [contract.number, *_fields(person, AUTHORIZED_PERSON_FIELDS).values()]
-                )
+                add("authorized_person", contract.number, person)
             for user in contract.users:
-                tables[USERS_CSV].append([contract.number, *_fields(user, USER_FIELDS).values()])
-    return {name: _csv_bytes(rows) for name, rows in tables.items()}
+                add("user", contract.number, user)
+    return {CSV_FILES[kind][0]: _csv_bytes(rows) for kind, rows in tables.items()}
 
 
 def _csv_bytes(rows: Iterable[list[str | None]]) -> bytes:

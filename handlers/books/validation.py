@@ -23,12 +23,14 @@ from handlers.books.records import (
     Books,
     ContractRecord,
     CustomerRecord,
+    DetailsChangeRecord,
+    FeeChangeRecord,
     Location,
     Problem,
     Progress,
     UserRecord,
 )
-from handlers.models import ContractStatus, UserRole, UserStatus
+from handlers.models import BlockReason, ContractStatus, UserRole, UserStatus
 
 Normalizer = Callable[[str], Any]
 
@@ -66,15 +68,25 @@ class Rule:
 _text = partial(v.normalize_text, max_length=200)
 _number = partial(v.normalize_text, max_length=32)
 
+_DETAILS: dict[str, Rule] = {
+    "name": Rule("Pasūtītāja nosaukums", "Customer name", _text, True),
+    "address": Rule("Juridiskā adrese", "Legal address", v.normalize_text),
+    "vat_no": Rule("PVN maksātāja numurs", "VAT number", v.normalize_vat_no),
+    "bank": Rule("Banka", "Bank", _text),
+    "swift": Rule("SWIFT/BIC kods", "SWIFT/BIC code", v.normalize_swift),
+    "iban": Rule("Konta numurs (IBAN)", "Account number (IBAN)", v.normalize_iban),
+}
+_VALID_FROM = Rule("Spēkā no", "Valid from", v.parse_date, True)
+
 RULES: dict[Kind, dict[str, Rule]] = {
     "customer": {
         "reg_no": Rule("Reģistrācijas numurs", "Registration number", v.normalize_reg_no, True),
-        "name": Rule("Pasūtītāja nosaukums", "Customer name", _text, True),
-        "address": Rule("Juridiskā adrese", "Legal address", v.normalize_text),
-        "vat_no": Rule("PVN maksātāja numurs", "VAT number", v.normalize_vat_no),
-        "bank": Rule("Banka", "Bank", _text),
-        "swift": Rule("SWIFT/BIC kods", "SWIFT/BIC code", v.normalize_swift),
-        "iban": Rule("Konta numurs (IBAN)", "Account number (IBAN)", v.normalize_iban),
+        **_DETAILS,
+    },
+    "details_change": {"valid_from": _VALID_FROM, **_DETAILS},
+    "fee_change": {
+        "valid_from": _VALID_FROM,
+        "base_fee": Rule("Abonentmaksa", "Subscription fee", v.parse_money, True),
     },
     "contract": {
         "number": Rule("Līguma numurs", "Contract number", _number, True),
@@ -87,6 +99,7 @@ RULES: dict[Kind, dict[str, Rule]] = {
         "base_fee": Rule("Abonentmaksa", "Subscription fee", v.parse_money, True),
         "per_user_fee": Rule("Maksa par lietotāju", "Fee per user", v.parse_money, True),
         "suspended_until": Rule("Pārtraukts līdz", "Suspended until", v.parse_date),
+        "suspended_from": Rule("Pārtraukts no", "Suspended from", v.parse_date),
     },
     "authorized_person": {
         "name": Rule("Pilnvarotā persona", "Authorized person", _text, True),
@@ -109,6 +122,10 @@ RULES: dict[Kind, dict[str, Rule]] = {
             "Account balance",
             partial(v.parse_money, allow_negative=True),
             default=Decimal("0.00"),
+        ),
+        "block_from": Rule("Bloķēt no", "Block from", v.parse_date),
+        "blocked_reason": Rule(
+            "Bloķēšanas iemesls", "Reason for the block", partial(_choice, BlockReason)
         ),
     },
 }
@@ -170,6 +187,8 @@ def _check_row(row: RawRow, problems: list[Problem]) -> dict[str, Any] | None:
         out[name] = value
     if ok and row.kind == "contract":
         ok = _contract_rules(out, row.where, problems)
+    if ok and row.kind == "user":
+        ok = _user_rules(out, row.where, problems)
     return out if ok else None
 
 
@@ -202,11 +221,13 @@ def validate_books(
     indexes: dict[Kind, _Index] = {kind: _Index() for kind in raw.rows}
     key_of: dict[Kind, str] = {
         "customer": "reg_no",
+        "details_change": "valid_from",
         "contract": "number",
+        "fee_change": "valid_from",
         "authorized_person": "email",
         "user": "username",
     }
-    for kind in ("customer", "contract", "authorized_person", "user"):
+    for kind in key_of:
         index = indexes[kind]
         for row in raw.rows[kind]:
             done += 1
@@ -222,8 +243,9 @@ def validate_books(
                 )
             key_field = key_of[kind]
             key = _key(row, key_field) if checked is None else str(checked[key_field])
-            # Authorized persons are unique per contract; the others across the whole file.
-            scope = f"{_parent_ref(row)}:{key}" if kind == "authorized_person" else key
+            # Customers, contracts and users are unique across the whole file; the others
+            # within their parent (one person per e-mail, one change per day).
+            scope = key if kind in _UNIQUE_IN_FILE else f"{_parent_ref(row)}:{key}"
             if key and scope in index.first_seen:
                 first = index.first_seen[scope]
                 problems.append(
@@ -253,6 +275,9 @@ def validate_books(
     problems.sort(key=lambda p: (p.file, [int(n) for n in re.findall(r"\d+", p.row)]))
     customers = tuple(_customer(n) for n in indexes["customer"].nodes.values())
     return Books(customers=customers), problems
+
+
+_UNIQUE_IN_FILE: frozenset[Kind] = frozenset({"customer", "contract", "user"})
 
 
 def _key(row: RawRow, key_field: str) -> str:
@@ -302,6 +327,10 @@ def _find_parent(
 def _customer(node: _Node) -> CustomerRecord:
     return CustomerRecord(
         **node.values,
+        details_changes=tuple(
+            DetailsChangeRecord(**d.values, where=d.where)
+            for d in node.children.get("details_change", [])
+        ),
         contracts=tuple(_contract(c) for c in node.children.get("contract", [])),
         where=node.where,
     )
@@ -310,6 +339,9 @@ def _customer(node: _Node) -> CustomerRecord:
 def _contract(node: _Node) -> ContractRecord:
     return ContractRecord(
         **node.values,
+        fee_changes=tuple(
+            FeeChangeRecord(**f.values, where=f.where) for f in node.children.get("fee_change", [])
+        ),
         authorized_persons=tuple(
             AuthorizedPersonRecord(**p.values, where=p.where)
             for p in node.children.get("authorized_person", [])
@@ -320,20 +352,74 @@ def _contract(node: _Node) -> ContractRecord:
 
 
 def _contract_rules(values: dict[str, Any], where: Location, problems: list[Problem]) -> bool:
-    """Rules across a contract's fields: only a suspended contract has a suspension end."""
+    """Rules across a contract's fields: a suspension's dates fit the contract's status.
+
+    A suspended contract may say when it ends; an active one may have a suspension scheduled
+    (`suspended_from`, and optionally its end).
+    """
+    suspended = values["status"] == ContractStatus.suspended
+    since: date | None = values["suspended_from"]
     until: date | None = values["suspended_until"]
-    if until is not None and values["status"] != ContractStatus.suspended:
-        problems.append(
-            problem_at(
-                where,
-                "suspended_until",
-                "not_suspended",
-                "Pārtraukts līdz: norāda tikai pārtrauktam līgumam (status suspended)",
-                "Suspended until: only for a suspended contract (status suspended)",
-            )
+    if since is not None and suspended:
+        return _refuse(
+            problems,
+            where,
+            "suspended_from",
+            "already_suspended",
+            "Pārtraukts no: norāda tikai ieplānotam pārtraukumam (status active)",
+            "Suspended from: only for a suspension still to come (status active)",
         )
-        return False
+    if until is not None and not suspended and since is None:
+        return _refuse(
+            problems,
+            where,
+            "suspended_until",
+            "not_suspended",
+            "Pārtraukts līdz: norāda tikai pārtrauktam līgumam (status suspended) vai kopā ar "
+            '"Pārtraukts no"',
+            "Suspended until: only for a suspended contract (status suspended) or together "
+            'with "Suspended from"',
+        )
+    if since is not None and until is not None and until <= since:
+        return _refuse(
+            problems,
+            where,
+            "suspended_until",
+            "date_to_before_from",
+            'Pārtraukts līdz: jābūt pēc "Pārtraukts no"',
+            'Suspended until: must be after "Suspended from"',
+        )
     return True
+
+
+def _user_rules(values: dict[str, Any], where: Location, problems: list[Problem]) -> bool:
+    """Rules across a user's fields: a block to come for an active user, a reason for a blocked."""
+    if values["block_from"] is not None and values["status"] != UserStatus.active:
+        return _refuse(
+            problems,
+            where,
+            "block_from",
+            "not_active",
+            "Bloķēt no: norāda tikai aktīvam lietotājam (status active)",
+            "Block from: only for an active user (status active)",
+        )
+    if values["blocked_reason"] is not None and values["status"] != UserStatus.blocked:
+        return _refuse(
+            problems,
+            where,
+            "blocked_reason",
+            "not_blocked",
+            "Bloķēšanas iemesls: norāda tikai bloķētam lietotājam (status blocked)",
+            "Reason for the block: only for a blocked user (status blocked)",
+        )
+    return True
+
+
+def _refuse(
+    problems: list[Problem], where: Location, fld: str, code: str, lv: str, en: str
+) -> bool:
+    problems.append(problem_at(where, fld, code, lv, en))
+    return False
 
 
 def load_books(path: Path, *, progress: Progress | None = None) -> tuple[Books, list[Problem]]:
