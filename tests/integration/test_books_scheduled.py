@@ -224,3 +224,66 @@ def test_importing_scheduled_changes_again_writes_nothing(
     assert again.problems == []
     assert again.changes == 0
     assert counts(empty_engine) == before
+
+
+def test_file_without_dated_changes_cancels_none_of_the_books(engine: Engine, today: date) -> None:
+    """An older file, silent on scheduled changes, leaves them be: nothing to change at all."""
+    schedule_changes(engine, today)
+    before, books = counts(engine), export_json(engine, today)
+
+    report = import_file(FIXTURES / "books.json", uow=UnitOfWork(engine), today=today)
+
+    assert report.problems == []
+    assert report.changes == 0
+    assert counts(engine) == before
+    assert export_json(engine, today) == books
+
+
+def test_dated_changes_edited_in_the_file_are_rescheduled_and_audited(
+    engine: Engine, today: date, tmp_path: Path
+) -> None:
+    """A new fee amount, another fee month, other details and another block day are taken."""
+    schedule_changes(engine, today)
+    document = json.loads(export_json(engine, today))
+    ozols = document["customers"][0]["contracts"][0]
+    ozols["fee_changes"] = [
+        {"valid_from": "2026-12-01", "base_fee": "175.00"},
+        {"valid_from": "2027-06-01", "base_fee": "200.00"},
+    ]
+    ozols["suspended_from"] = "2026-12-20"
+    document["customers"][1]["contracts"][0]["users"][0]["block_from"] = "2026-12-11"
+    document["customers"][1]["details_changes"][0]["name"] = 'AS "Daugava Holdings"'
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+
+    report = import_file(path, uow=UnitOfWork(engine), today=today)
+
+    assert report.problems == []
+    assert (report.created["fee_changes"], report.updated["fee_changes"]) == (1, 1)
+    assert (report.created["details_changes"], report.updated["contracts"]) == (1, 1)
+    assert report.updated["users"] == 1
+    # The books now export exactly the edited file.
+    assert json.loads(export_json(engine, today)) == document
+    with Session(engine) as session:
+        actions = [e.action for e in session.exec(select(AuditEvent)).all() if e.actor == "import"]
+    assert actions.count("fee_scheduled") == 2
+    assert {"customer_details_scheduled", "contract_changed", "user_changed"} <= set(actions)
+
+
+def test_dated_change_already_due_on_the_import_day_is_a_problem(
+    engine: Engine, today: date, tmp_path: Path
+) -> None:
+    """A fee or details change dated on or before the import day is named; nothing is written."""
+    schedule_changes(engine, today)
+    path = tmp_path / "moved.json"
+    write_books(export_books(uow=UnitOfWork(engine), today=today), path)
+    before = counts(engine)
+
+    report = import_file(path, uow=UnitOfWork(engine), today=DETAILS_FROM)
+
+    assert [(p.row, p.field, p.code) for p in report.problems] == [
+        ("customers[1].contracts[1].fee_changes[1]", "valid_from", "not_later"),
+        ("customers[2].details_changes[1]", "valid_from", "not_later"),
+    ]
+    assert not report.committed
+    assert counts(engine) == before
