@@ -22,6 +22,7 @@ from handlers.books.records import (
     Progress,
     UserRecord,
 )
+from handlers.books.rules import problem_at
 from handlers.books.snapshot import (
     ContractState,
     CustomerState,
@@ -29,7 +30,7 @@ from handlers.books.snapshot import (
     UserState,
     load_snapshot,
 )
-from handlers.books.validation import load_books, problem_at
+from handlers.books.validation import load_books
 from handlers.books.writer import ACTOR, USER_FIELDS, Writer
 from handlers.db import UnitOfWork
 
