@@ -193,9 +193,10 @@ class Writer:
             details.append(self._version(state.id, self.today, new))
         for reg_no, later in plan.later_details:
             cid = self.customer_ids[reg_no]
-            row = self._version(cid, later.valid_from, details_of(later))
-            self._event("customer_details_scheduled", "customer", cid, None, row)
-            details.append(row)
+            values = details_of(later)
+            after = {"valid_from": later.valid_from, **values}
+            self._event("customer_details_scheduled", "customer", cid, None, after)
+            details.append(self._version(cid, later.valid_from, values))
         self._insert(CustomerDetails, details)
         self._tick(len(plan.changed_details))
 

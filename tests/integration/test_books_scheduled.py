@@ -265,9 +265,14 @@ def test_dated_changes_edited_in_the_file_are_rescheduled_and_audited(
     # The books now export exactly the edited file.
     assert json.loads(export_json(engine, today)) == document
     with Session(engine) as session:
-        actions = [e.action for e in session.exec(select(AuditEvent)).all() if e.actor == "import"]
+        events = [e for e in session.exec(select(AuditEvent)).all() if e.actor == "import"]
+    actions = [e.action for e in events]
     assert actions.count("fee_scheduled") == 2
-    assert {"customer_details_scheduled", "contract_changed", "user_changed"} <= set(actions)
+    assert {"contract_changed", "user_changed"} <= set(actions)
+    details = [e.after for e in events if e.action == "customer_details_scheduled"]
+    assert [(d["valid_from"], d["name"]) for d in details if d] == [
+        ("2027-01-01", 'AS "Daugava Holdings"')
+    ]
 
 
 def test_dated_change_already_due_on_the_import_day_is_a_problem(
