@@ -21,7 +21,7 @@ from handlers.contracts import (
     increase_fee,
     suspend_contract,
 )
-from handlers.db import UnitOfWork
+from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.lookups import base_fee_on, details_on, find_contract, monthly_amount
 from handlers.models import (
     AuditEvent,
@@ -292,3 +292,23 @@ def test_dated_change_already_due_on_the_import_day_is_a_problem(
     ]
     assert not report.committed
     assert counts(engine) == before
+
+
+@pytest.mark.postgres
+def test_scheduled_changes_move_from_sqlite_to_postgresql(
+    today: date, tmp_path: Path, pg_url: str
+) -> None:
+    """SQLite with changes to come → CSV folder → PostgreSQL: same export, same daily job."""
+    with fresh_engine("sqlite", tmp_path, "lite") as lite:
+        schedule_changes(lite, today)
+        pg = make_engine(pg_url)
+        try:
+            create_all(pg)
+            exported = move(lite, pg, today, tmp_path / "moved")
+            assert export_json(pg, today) == exported
+            for day in DUE_DAYS:
+                apply_due_contract_dates(uow=UnitOfWork(lite), today=day)
+                apply_due_contract_dates(uow=UnitOfWork(pg), today=day)
+                assert export_json(pg, day) == export_json(lite, day), day
+        finally:
+            pg.dispose()
