@@ -15,12 +15,7 @@ from sqlmodel import Session, SQLModel, func, select
 
 from handlers.books import books_to_json, export_books, import_file, write_books
 from handlers.commands import BlockUsers, ChangeDetails, IncreaseFee, SuspendContract
-from handlers.contracts import (
-    apply_due_contract_dates,
-    change_details,
-    increase_fee,
-    suspend_contract,
-)
+from handlers.contracts import apply_due_contract_dates
 from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.lookups import base_fee_on, details_on, find_contract, monthly_amount
 from handlers.models import (
@@ -33,7 +28,7 @@ from handlers.models import (
     LedgerEntry,
     User,
 )
-from handlers.users import block_users
+from handlers.operations import block_users, change_details, increase_fee, suspend_contract
 from tests.support.databases import fresh_engine
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "books"
