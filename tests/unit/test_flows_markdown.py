@@ -44,7 +44,8 @@ def one_line(text: str) -> str:
 
 def rendered(markdown: str) -> str:
     """The HTML CommonMark makes of the Markdown."""
-    return COMMONMARK.render(markdown)
+    html: str = COMMONMARK.render(markdown)
+    return html
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -88,7 +89,7 @@ def test_code_span_holds_any_file_name(name: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     st.text(
-        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        alphabet=st.characters(codec="utf-8", exclude_characters="\x00"),
         max_size=60,
     )
 )
