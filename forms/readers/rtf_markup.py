@@ -107,7 +107,7 @@ def cut_binary(data: bytes) -> bytes:
 
 def show_field_results(data: bytes) -> bytes:
     """Every field's result group made visible to striprtf, as Word shows it."""
-    return _IGNORABLE_RESULT.sub(rb"\1", data)
+    return _IGNORABLE_RESULT.sub(rb"\1", data) if b"fldrslt" in data else data
 
 
 def drop_invisible(data: bytes) -> bytes:
