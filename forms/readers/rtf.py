@@ -38,6 +38,7 @@ _MARKERS = (
     (b"\\intbl", re.compile(rb"\\intbl(?![a-zA-Z])(?:-?\d+)? ?"), b"\x1d"),
     (b"\\pard", re.compile(rb"\\pard(?![a-zA-Z])(?:-?\d+)? ?"), b"\x1c"),
 )
+_ROW_DEFINITION = re.compile(rb"\\trowd(?:\\(?:tr|cl|brdr|cellx)[a-zA-Z]*-?\d* ?)*")
 _BULKY = re.compile(
     rb"\{\\(?:\*\\)?(?:pict|shppict|nonshppict|themedata|colorschememapping|datastore|"
     rb"latentstyles|objdata|blipuid|rsidtbl|xmlnstbl|stylesheet|listtable|listoverridetable|"
@@ -68,7 +69,9 @@ def _mark(data: bytes) -> bytes:
     for word, pattern, replacement in _MARKERS:
         if word in marked:
             marked = pattern.sub(replacement, marked)
-    return marked
+    # A row definition (`\trowd`, borders, padding, `\cellx`) is most of a table's control
+    # words, and striprtf ignores every one of them after a turn of its loop each.
+    return _ROW_DEFINITION.sub(b"", marked) if b"\\trowd" in marked else marked
 
 
 def _cut_bulky(data: bytes) -> bytes:
