@@ -173,8 +173,9 @@ class ParsePool:
                 self._changed.wait()
             if self._closed:
                 raise RuntimeError("the parse pool is shut down")
-            # A started worker first: a replacement may still be importing.
-            worker = next((w for w in self._idle if w.ready), self._idle[0])
+            # The worker used last (its memory still warm) if it has started; a replacement
+            # may still be importing.
+            worker = next((w for w in reversed(self._idle) if w.ready), self._idle[0])
             self._idle.remove(worker)
             if not worker.alive():
                 worker = _Worker()
