@@ -10,6 +10,7 @@ Whatever the parsed code prints goes to stderr: stdout belongs to the protocol.
 from __future__ import annotations
 
 import os
+import signal
 import struct
 import sys
 from datetime import date
@@ -38,6 +39,9 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def main() -> int:
     """Serve parse requests until stdin closes."""
+    # Ctrl-C in a terminal reaches the whole process group; the worker ends when the pool
+    # closes its input, not in the middle of an answer.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     answers = os.dup(1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr

@@ -215,8 +215,14 @@ class ParsePool:
                     self.budget_seconds,
                 )
                 return timed_out_result()
+            try:
+                result = ParseResult.model_validate_json(answer)
+            except ValueError:
+                # Only a broken worker answers what is not a parse result: replace it.
+                log.error("a parse worker answered nonsense; the document is answered unreadable")
+                return ParseResult(errors=[document_issue("unreadable")])
             replace = False
-            return ParseResult.model_validate_json(answer)
+            return result
         finally:
             self._give_back(worker, replace=replace)
 
