@@ -250,3 +250,19 @@ def test_docx_mailto_hyperlink_is_no_warning() -> None:
     result = parse_document("linked.docx", data, today=TODAY)
     assert_einvoice(result)
     assert result.warnings == []
+
+
+@pytest.mark.parametrize(
+    "outside",
+    [
+        '{\\field{\\*\\fldinst INCLUDEPICTURE "http://127.0.0.1:9/p.png" \\\\d}{\\fldrslt }}',
+        "{\\*\\template http://127.0.0.1:9/t.dotm}",
+    ],
+    ids=["includepicture", "template"],
+)
+def test_rtf_outside_address_warns_staff(outside: str) -> None:
+    """An RTF that makes Word fetch an address keeps the form but warns staff."""
+    result = parse_document("a.rtf", rtf(outside + einvoice_rtf()), today=TODAY)
+    assert_einvoice(result)
+    assert [w.code for w in result.warnings] == ["external_link"]
+    assert parse_document("a.rtf", rtf(einvoice_rtf()), today=TODAY).warnings == []
