@@ -79,15 +79,24 @@ def pool_start(workers: int) -> float:
     return spent
 
 
-def timings(function: Callable[[bytes], None], documents: list[bytes]) -> list[float]:
+def timings(
+    functions: dict[str, Callable[[bytes], None]], documents: list[bytes]
+) -> dict[str, list[float]]:
+    """Milliseconds per document for each function, taking turns document by document.
+
+    Turns, not one block per function: on a shared machine the load drifts over a run, and a
+    block measured in a busy minute would be compared with one measured in a quiet one.
+    """
     for data in documents[:20]:
-        function(data)
-    spent = []
+        for function in functions.values():
+            function(data)
+    spent: dict[str, list[float]] = {label: [] for label in functions}
     gc.collect()
     for data in documents:
-        start = time.perf_counter()
-        function(data)
-        spent.append((time.perf_counter() - start) * 1000)
+        for label, function in functions.items():
+            start = time.perf_counter()
+            function(data)
+            spent[label].append((time.perf_counter() - start) * 1000)
     return spent
 
 
@@ -173,12 +182,12 @@ def main() -> None:
         ]
         made = time.perf_counter() - started
         rows = {}
-        readers = (("forms", ours), ("forms pool", through(pool)), ("floor", floors[fmt]))
-        for label, function in readers:
-            spent = timings(function, documents)
+        readers = {"forms": ours, "forms pool": through(pool), "floor": floors[fmt]}
+        spent = timings(readers, documents)
+        for label, function in readers.items():
             # Memory traced in this process says nothing of a worker's: not shown for the pool.
             peak = 0.0 if label == "forms pool" else peak_kib(function, documents)
-            rows[label] = (statistics.median(spent), p99(spent), peak)
+            rows[label] = (statistics.median(spent[label]), p99(spent[label]), peak)
             median, high, _ = rows[label]
             print(f"{fmt:<6} {label:<12} {median:>10.2f} {high:>8.2f} {peak:>9.0f}")
         for label in ("forms", "forms pool"):
