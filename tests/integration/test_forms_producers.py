@@ -9,10 +9,12 @@ LibreOffice through ODT and Flat ODT to RTF and DOCX — at test time, with the 
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -98,6 +100,44 @@ def filled(code: str) -> bytes:
     return buffer.getvalue()
 
 
+def hidden_and_tracked() -> bytes:
+    """The einvoice form with hidden text after the name and a tracked change of contract."""
+    values = sample_values("einvoice_access")
+    document = docx.Document(io.BytesIO(render_form("einvoice_access", "docx", values)))
+    for run_element in list(document.element.body.iter(qn("w:r"))):
+        text = run_element.find(qn("w:t"))
+        if text is None:
+            continue
+        if text.text == values["customer_name"]:
+            hidden = copy.deepcopy(run_element)
+            hidden_text = hidden.find(qn("w:t"))
+            hidden_text.text = " HIDDEN-EXTRA"
+            hidden_text.set(qn("xml:space"), "preserve")
+            properties = hidden.find(qn("w:rPr"))
+            if properties is None:
+                properties = OxmlElement("w:rPr")
+                hidden.insert(0, properties)
+            properties.append(OxmlElement("w:vanish"))
+            run_element.addnext(hidden)
+        elif text.text == values["contract_no"]:
+            deleted, inserted = OxmlElement("w:del"), OxmlElement("w:ins")
+            for number, change in enumerate((deleted, inserted), start=90):
+                change.set(qn("w:id"), str(number))
+                change.set(qn("w:author"), "Klients")
+                change.set(qn("w:date"), "2026-11-20T10:00:00Z")
+            old = copy.deepcopy(run_element)
+            old_text = old.find(qn("w:t"))
+            old_text.tag = qn("w:delText")
+            old_text.text = "L-0000/OLD"
+            deleted.append(old)
+            run_element.addprevious(deleted)
+            run_element.addprevious(inserted)
+            inserted.append(run_element)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
 def soffice(target: str, outdir: Path, sources: list[Path], profile: Path) -> None:
     """Convert files with LibreOffice in one call."""
     run(
@@ -122,6 +162,8 @@ def products(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, s
         source.parent.mkdir(exist_ok=True)
         source.write_bytes(filled(code))
         sources.append(source)
+    (root / "src" / "hidden_tracked.docx").write_bytes(hidden_and_tracked())
+    sources.append(root / "src" / "hidden_tracked.docx")
     made: dict[tuple[str, str, str], Path] = {}
     converters: dict[str, Callable[[Path, Path], None]] = {
         "abiword": lambda source, out: run(
@@ -192,3 +234,29 @@ def test_libreoffice_rtf_signature_table_follows_the_users_table(
     # Only the users table's empty rows lie between: no paragraph separates the two tables.
     assert all(row.table == rows[last_user].table and not "".join(row.cells) for row in between)
     assert rows[signature].table != rows[last_user].table
+
+
+@pytest.mark.parametrize(
+    ("producer", "ext"),
+    [
+        ("lo-odt", "rtf"),
+        ("lo-odt", "docx"),
+        ("lo-fodt", "rtf"),
+        ("lo-fodt", "docx"),
+        ("abiword", "rtf"),
+    ],
+)
+def test_hidden_and_deleted_text_stays_out_after_a_producer(
+    products: dict[tuple[str, str, str], Path], producer: str, ext: str
+) -> None:
+    """Hidden text and a tracked deletion, saved by a producer that keeps them, are not read."""
+    path = products[(producer, ext, "hidden_tracked")]
+    data = path.read_bytes()
+    if ext == "docx":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert b"HIDDEN-EXTRA" in archive.read("word/document.xml")
+    else:
+        assert b"HIDDEN-EXTRA" in data
+    result = parse_document(path.name, data, today=TODAY)
+    assert result.errors == []
+    assert result.fields == expected("einvoice_access")
