@@ -26,9 +26,8 @@ _OFFICE_DOCUMENT = (
     "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
 )
 _RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-# A hyperlink is fetched only when clicked; every other external target (attached template,
-# altChunk, linked picture, frame, OLE link) is fetched when Word opens the file.
-_CLICKED_ONLY = ("/hyperlink",)
+# Every external target is an outside address, except an e-mail address Word linked as it was
+# typed (a mailto hyperlink: common in filled forms, and nothing is fetched from it).
 _MAX_RELS_PARTS = 200
 
 TICKED = "☒"
@@ -221,14 +220,20 @@ def _main_part_name(archive: zipfile.ZipFile) -> str:
     return "word/document.xml"
 
 
+def _mail_link(rel: Any) -> bool:
+    return str(rel.get("Type") or "").endswith("/hyperlink") and str(
+        rel.get("Target") or ""
+    ).lower().startswith("mailto:")
+
+
 def links_outside(archive: zipfile.ZipFile) -> bool:
-    """True when a relationship points to an outside address Word fetches on opening."""
+    """True when a relationship points to an outside address (a mailto link aside)."""
     parts = [n for n in archive.namelist() if n.lower().endswith(".rels")][:_MAX_RELS_PARTS]
     for name in parts:
         rels = read_member(archive, name, limit=MAX_TEXT_PART_BYTES)
         for rel in parse_xml(rels or b"<r/>").iter(_RELS_NS):
             external = str(rel.get("TargetMode") or "").lower() == "external"
-            if external and not str(rel.get("Type") or "").endswith(_CLICKED_ONLY):
+            if external and not _mail_link(rel):
                 return True
     return False
 

@@ -227,8 +227,9 @@ def rels(*relationships: tuple[str, str, str]) -> str:
         ),
         ("word/_rels/document.xml.rels", ("aFChunk", "file://server/share/x.htm", "External")),
         ("word/_rels/document.xml.rels", ("image", "http://127.0.0.1:9/p.png", "external")),
+        ("word/_rels/document.xml.rels", ("hyperlink", "file://server/share/x", "External")),
     ],
-    ids=["attached-template", "altchunk", "linked-image"],
+    ids=["attached-template", "altchunk", "linked-image", "file-hyperlink"],
 )
 def test_docx_external_relationship_warns_staff(
     member: str, relationship: tuple[str, str, str]
@@ -244,7 +245,7 @@ def test_docx_external_relationship_warns_staff(
 
 
 def test_docx_mailto_hyperlink_is_no_warning() -> None:
-    """A clicked-only hyperlink (an e-mail address Word linked) warns nobody."""
+    """A mailto hyperlink (an e-mail address Word linked as it was typed) warns nobody."""
     link = rels(("hyperlink", "mailto:anna@ozols.lv", "External"))
     data = with_members(make_docx(einvoice_paragraphs()), {"word/_rels/document.xml.rels": link})
     result = parse_document("linked.docx", data, today=TODAY)
