@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+from contextvars import ContextVar
 from typing import Any
 
 from docx.oxml.ns import nsmap
 
 from forms.readers.base import Document, DocumentRefused, Row
+from forms.readers.docx_styles import hidden_styles
 from forms.safety import MAX_TEXT_PART_BYTES, open_zip, parse_xml, read_member
 
 _W = nsmap["w"]
@@ -29,6 +31,9 @@ _RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relati
 # Every external target is an outside address, except an e-mail address Word linked as it was
 # typed (a mailto hyperlink: common in filled forms, and nothing is fetched from it).
 _MAX_RELS_PARTS = 200
+# The styles of the document being read that decide hiding (docx_styles): set for one read,
+# so the walk below need not carry them through every call.
+_STYLES: ContextVar[dict[str, bool]] = ContextVar("docx_hidden_styles", default={})  # noqa: B039
 
 TICKED = "☒"
 UNTICKED = "☐"
@@ -90,7 +95,7 @@ _SKIP = frozenset(
 )
 
 
-def _inline(element: Any, out: list[str]) -> None:
+def _inline(element: Any, out: list[str], hidden: bool = False) -> None:
     for child in element:
         name = _local(child.tag)
         if name == "t":
@@ -111,24 +116,48 @@ def _inline(element: Any, out: list[str]) -> None:
                 out.append(box)
         elif name == "sdt":
             if not _showing_placeholder(child):
-                _inline(child, out)
+                _inline(child, out, hidden)
         elif name == "r":
             # Hidden text: Word shows none of it (nor prints it).
-            if not _has_on(child, "rPr", "vanish"):
-                _inline(child, out)
+            if not _run_hidden(child, hidden):
+                _inline(child, out, hidden)
         elif name == "p":
             # A paragraph inside a run: a text box's content.
-            _inline(child, out)
+            out.append(_paragraph_text(child))
             out.append("\n")
         elif name in _SKIP or child.tag == _MC_FALLBACK:
             continue
         else:
-            _inline(child, out)
+            _inline(child, out, hidden)
+
+
+def _style_of(element: Any, properties: str, style: str) -> bool | None:
+    # Whether the style named in `w:pPr/w:pStyle` or `w:rPr/w:rStyle` hides text.
+    styles = _STYLES.get()
+    if not styles:
+        return None
+    for child in element:
+        if _local(child.tag) == properties:
+            for part in child:
+                if _local(part.tag) == style:
+                    return styles.get(_attr(part, "val") or "")
+    return None
+
+
+def _run_hidden(run: Any, paragraph_hidden: bool) -> bool:
+    # Direct formatting decides first, then the run's character style, then the paragraph's.
+    for child in run:
+        if _local(child.tag) == "rPr":
+            for part in child:
+                if _local(part.tag) == "vanish":
+                    return _is_on(part)
+    by_style = _style_of(run, "rPr", "rStyle")
+    return paragraph_hidden if by_style is None else by_style
 
 
 def _paragraph_text(paragraph: Any) -> str:
     out: list[str] = []
-    _inline(paragraph, out)
+    _inline(paragraph, out, bool(_style_of(paragraph, "pPr", "pStyle")))
     return "".join(out)
 
 
@@ -266,7 +295,13 @@ class DocxReader:
             raise DocumentRefused("unreadable", "no main document part")
         root = parse_xml(part)
         walker = _Walker()
-        for child in root:
-            if _local(child.tag) == "body":
-                walker.blocks(child)
+        # The styles part is as large as the document part or larger: read only when used.
+        uses_styles = b"rStyle" in part or b"pStyle" in part
+        token = _STYLES.set(hidden_styles(archive) if uses_styles else {})
+        try:
+            for child in root:
+                if _local(child.tag) == "body":
+                    walker.blocks(child)
+        finally:
+            _STYLES.reset(token)
         return walker.rows

@@ -13,6 +13,7 @@ from forms import parse_document
 from forms.readers.rtf import RtfReader
 from tests.unit.test_forms_readers import (
     EINVOICE_LINES,
+    W_NS,
     assert_einvoice,
     einvoice_paragraphs,
     make_docx,
@@ -267,3 +268,45 @@ def test_rtf_outside_address_warns_staff(outside: str) -> None:
     assert_einvoice(result)
     assert [w.code for w in result.warnings] == ["external_link"]
     assert parse_document("a.rtf", rtf(einvoice_rtf()), today=TODAY).warnings == []
+
+
+STYLES = f"""<?xml version="1.0" encoding="UTF-8"?>
+<w:styles xmlns:w="{W_NS}">
+<w:style w:type="character" w:styleId="Slepts"><w:name w:val="Hidden"/>
+  <w:rPr><w:vanish/></w:rPr></w:style>
+<w:style w:type="character" w:styleId="SleptsArI"><w:basedOn w:val="Slepts"/>
+  <w:rPr><w:i/></w:rPr></w:style>
+<w:style w:type="paragraph" w:styleId="SleptaRindkopa"><w:name w:val="Hidden paragraph"/>
+  <w:rPr><w:vanish w:val="true"/></w:rPr></w:style>
+<w:style w:type="character" w:styleId="Redzams"><w:basedOn w:val="Slepts"/>
+  <w:rPr><w:vanish w:val="0"/></w:rPr></w:style>
+</w:styles>"""
+
+
+def styled_run(text: str, style: str) -> str:
+    """A run with a character style."""
+    return (
+        f'<w:r><w:rPr><w:rStyle w:val="{style}"/></w:rPr>'
+        f'<w:t xml:space="preserve">{text}</w:t></w:r>'
+    )
+
+
+def test_docx_text_hidden_by_a_style_is_not_read() -> None:
+    """Character and paragraph styles that hide text (directly or by inheritance) hide it."""
+    body = einvoice_paragraphs().replace(
+        "Līguma numurs: L-1</w:t></w:r>",
+        "Līguma numurs: L-</w:t></w:r>"
+        + styled_run("1", "Redzams")
+        + styled_run(" HIDDEN-A", "Slepts")
+        + styled_run(" HIDDEN-B", "SleptsArI"),
+    )
+    body += (
+        '<w:p><w:pPr><w:pStyle w:val="SleptaRindkopa"/></w:pPr>'
+        "<w:r><w:t>Amats: HIDDEN-C</w:t></w:r></w:p>"
+    )
+    data = with_members(make_docx(body), {"word/styles.xml": STYLES})
+    result = parse_document("styled.docx", data, today=TODAY)
+    assert_einvoice(result)
+    assert result.fields["contract_no"] == "L-1"
+    assert result.fields["submitter_position"] is None
+    assert "HIDDEN" not in result.model_dump_json()
