@@ -17,10 +17,12 @@ from flows.settings import Settings
 from handlers import migrations
 from intake.mime import Limits
 from intake.pipeline import MessageOutcome, process_message
+from intake.senders import Trust, Verification
 from intake.sources import imap as imap_source
 from intake.sources.dropdir import DropResult, process_inbox
 from intake.sources.imap import ImapConfig
 from intake.sources.smtp import start_listener
+from intake.verify import make_resolver
 
 app = typer.Typer(help="Take in what is waiting in the mailboxes.", no_args_is_help=True)
 
@@ -34,12 +36,26 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
+def trust_from(settings: Settings, *, source: str) -> Trust:
+    """Whose Authentication-Results count for mail from this source, and how much is wanted.
+
+    The drop folder also trusts our own listener's authserv-id: the listener writes there
+    after deleting every Authentication-Results a message arrived with. IMAP mail never
+    passed our listener, so a header claiming its id there was written by someone else.
+    """
+    ids = settings.trusted_ids
+    if source != "imap":
+        ids = (*ids, settings.authserv_id.strip().lower())
+    return Trust(level=Verification(settings.verification_level), trusted_authserv_ids=ids)
+
+
 def message_handler(
     settings: Settings, *, source: str, today: date | None = None
 ) -> Callable[[bytes], MessageOutcome]:
     """`raw bytes -> MessageOutcome` wired with the settings' database, home and limits."""
     factory = partial(uow_factory, settings)
     limits = limits_from(settings)
+    trust = trust_from(settings, source=source)
 
     def handle(raw: bytes) -> MessageOutcome:
         return process_message(
@@ -49,7 +65,7 @@ def message_handler(
             home=settings.home,
             today=today or date.today(),
             staff_email=settings.staff_email,
-            require_dmarc_pass=settings.require_dmarc_pass,
+            trust=trust,
             limits=limits,
         )
 
@@ -155,6 +171,11 @@ def smtp() -> None:
         intake_address=settings.intake_address,
         inbox=settings.inbox_dir,
         max_message_bytes=settings.max_message_bytes,
+        authserv_id=settings.authserv_id,
+        # With verification off nothing is checked (no DNS), only foreign A-R headers removed.
+        resolver=None
+        if settings.verification_level == "off"
+        else make_resolver([s for s in settings.dns_servers.split(",") if s.strip()]),
     )
     typer.echo(f"listening on {host}:{settings.smtp_listen_port}")
     try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from handlers import applications
+from handlers import inbound_messages
 from handlers.db import UnitOfWork
 from handlers.models import MessageStatus
 from intake.pipeline import MessageOutcome
@@ -93,7 +93,7 @@ def poll_once(
     """Take every message waiting in the folder; move each one that reached a final state."""
     info = client.select_folder(config.folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
-    last_uid = applications.imap_last_uid(config.mailbox_key, uidvalidity, uow=uow_factory())
+    last_uid = inbound_messages.imap_last_uid(config.mailbox_key, uidvalidity, uow=uow_factory())
     outcomes: list[MessageOutcome] = []
     # Every message still in the folder is unfinished: finished ones are moved away. Those at
     # or below last_uid were taken before and only failed to move; handle() finds them done.
@@ -112,7 +112,9 @@ def poll_once(
         if not outcome.final:
             continue
         if uid > last_uid:
-            applications.imap_remember_uid(config.mailbox_key, uidvalidity, uid, uow=uow_factory())
+            inbound_messages.imap_remember_uid(
+                config.mailbox_key, uidvalidity, uid, uow=uow_factory()
+            )
             last_uid = uid
         target = (
             config.processed_folder

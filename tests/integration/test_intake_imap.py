@@ -19,6 +19,7 @@ from intake.pipeline import MessageOutcome, process_message
 from intake.sources import imap
 from intake.sources.imap import ImapConfig
 from tests.support.books import (
+    MX_TRUST,
     STAFF_ADDRESS,
     fee_increase_values,
     form_docx,
@@ -46,6 +47,7 @@ def handle(engine: Engine, uow: UnitOfWork, tmp_path: Path, today: date) -> Hand
             home=tmp_path / "var",
             today=today,
             staff_email=STAFF_ADDRESS,
+            trust=MX_TRUST,
         )
 
     return run
