@@ -208,11 +208,6 @@ def make_message(
     for the From domain on top, as a provider's MTA does.
     """
     message = EmailMessage()
-    if verified:
-        domain = from_addr.rpartition("@")[2].strip(" >")
-        message["Authentication-Results"] = (
-            f"{MX_AUTHSERV_ID}; dkim=pass header.d={domain}; dmarc=pass header.from={domain}"
-        )
     message["From"] = from_addr
     message["To"] = to
     message["Subject"] = subject
@@ -227,4 +222,10 @@ def make_message(
             maintype, subtype = "application", "octet-stream"
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     # Mail on the wire has CRLF line ends (SMTP refuses bare-LF "lines" of a whole message).
-    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    if not verified:
+        return raw
+    # Prepended as the receiving MTA does, above everything the sender wrote.
+    domain = from_addr.rpartition("@")[2].strip(" >")
+    stamp = f"{MX_AUTHSERV_ID}; dkim=pass header.d={domain}; dmarc=pass header.from={domain}"
+    return f"Authentication-Results: {stamp}\r\n".encode() + raw
