@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 from datetime import date
 from functools import partial
 
@@ -16,7 +15,7 @@ from flows.common import deliver_due_mail, engine_for, load_settings, uow_factor
 from flows.settings import Settings
 from handlers import migrations
 from intake.mime import Limits
-from intake.pipeline import MessageOutcome, process_message
+from intake.pipeline import Handle, MessageOutcome, process_message
 from intake.senders import Trust, Verification
 from intake.sources import imap as imap_source
 from intake.sources.dropdir import DropResult, process_inbox
@@ -49,17 +48,16 @@ def trust_from(settings: Settings, *, source: str) -> Trust:
     return Trust(level=Verification(settings.verification_level), trusted_authserv_ids=ids)
 
 
-def message_handler(
-    settings: Settings, *, source: str, today: date | None = None
-) -> Callable[[bytes], MessageOutcome]:
+def message_handler(settings: Settings, *, source: str, today: date | None = None) -> Handle:
     """`raw bytes -> MessageOutcome` wired with the settings' database, home and limits."""
     factory = partial(uow_factory, settings)
     limits = limits_from(settings)
     trust = trust_from(settings, source=source)
 
-    def handle(raw: bytes) -> MessageOutcome:
+    def handle(raw: bytes, *, size: int | None = None) -> MessageOutcome:
         return process_message(
             raw,
+            size=size,
             source=source,
             uow_factory=factory,
             home=settings.home,
@@ -86,6 +84,7 @@ def intake_once(settings: Settings, *, settle_seconds: float = 1.0) -> list[Drop
         settings.inbox_dir,
         handle=message_handler(settings, source="dropdir"),
         settle_seconds=settle_seconds,
+        max_message_bytes=settings.max_message_bytes,
     )
 
 
@@ -124,6 +123,7 @@ def _imap_config(settings: Settings) -> ImapConfig:
         folder=settings.imap_folder,
         processed_folder=settings.imap_processed_folder,
         rejected_folder=settings.imap_rejected_folder,
+        max_message_bytes=settings.max_message_bytes,
     )
 
 

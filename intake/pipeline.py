@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import forms
 from forms.catalogue import FORMS, form_by_code
@@ -163,6 +163,14 @@ def _outcome(
         already_processed=already,
         reason=reason,
     )
+
+
+class Handle(Protocol):
+    """A source's way into the pipeline: `size` comes with the headers of an oversized one."""
+
+    def __call__(self, raw: bytes, *, size: int | None = None) -> MessageOutcome:
+        """Take one message (or an oversized one's headers) to its final state."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -391,9 +399,8 @@ def _read(raw: bytes, ctx: _Context, check: SenderCheck, limits: Limits) -> Mess
     return _finish(ctx, MessageStatus.done, "; ".join(notes) or None, answered, check)
 
 
-def _headers(raw: bytes, limits: Limits) -> ParsedMessage:
+def _headers(raw: bytes, too_large: bool) -> ParsedMessage:
     """The headers alone (never the body), or an empty description when even they fail."""
-    too_large = len(raw) > limits.max_message_bytes
     try:
         return parse_headers(raw, too_large=too_large)
     except Exception as exc:  # no usable headers: the message is refused, not retried
@@ -419,16 +426,20 @@ def process_message(
     staff_email: str,
     trust: Trust | None = None,
     limits: Limits | None = None,
+    size: int | None = None,
 ) -> MessageOutcome:
     """Take one raw e-mail to its final state; calling it again for the same message is safe.
 
     `trust` defaults to the production level (`require`, no trusted authserv-id): nothing is
-    read until a boundary we trust vouches for the sender.
+    read until a boundary we trust vouches for the sender. `size`: the whole message's size
+    when a source measured it before reading (IMAP RFC822.SIZE, the drop file's stat) and
+    hands over only the headers of a message over the limit.
     """
     limits = limits or Limits()
     trust = trust or Trust()
+    total = len(raw) if size is None else max(size, len(raw))
     sha256 = store.store_bytes(home, raw)
-    head = _headers(raw, limits)
+    head = _headers(raw, total > limits.max_message_bytes)
     record = inbound_messages.record_message(
         RecordMessage(
             sha256=sha256,
@@ -437,7 +448,7 @@ def process_message(
             from_addr=head.from_addr,
             to_addr=head.to_addr,
             subject=head.subject,
-            size=len(raw),
+            size=total,
         ),
         uow=uow_factory(),
     )
