@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from datetime import date
 from functools import partial
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 from sqlalchemy import inspect
 
 from flows.common import deliver_due_mail, engine_for, load_settings, uow_factory
 from flows.settings import Settings
-from handlers import migrations
+from handlers import inbound_messages, migrations
+from intake import store
 from intake.mime import Limits
 from intake.pipeline import Handle, MessageOutcome, process_message
 from intake.senders import Trust, Verification
@@ -188,3 +193,83 @@ def smtp() -> None:
         pass
     finally:
         controller.stop()
+
+
+# --- `docintake intake quarantine`: the messages held for staff (issue 10). -----------------
+# Kept apart from the commands above so that moving the CLI modules leaves it whole.
+
+quarantine_app = typer.Typer(
+    help="Messages held for staff: unknown or unverified senders, failed checks, unreadable.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+def _quarantine_row(item: inbound_messages.QuarantinedMessage) -> dict[str, object]:
+    return {
+        "id": item.id,
+        "received_at": item.received_at.isoformat(),
+        "source": item.source,
+        "from": item.from_addr,
+        "subject": item.subject,
+        "reason": item.reason,
+        "size": item.size,
+        "sha256": item.sha256,
+    }
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    as_json: bool = typer.Option(False, "--json", help="A JSON array for programs."),
+) -> None:
+    """The quarantined messages, oldest first, with why each is held."""
+    settings = load_settings()
+    ensure_schema(settings)
+    items = inbound_messages.quarantined_messages(uow=uow_factory(settings))
+    if as_json:
+        typer.echo(json.dumps([_quarantine_row(i) for i in items], indent=1))
+        return
+    table = Table("ID", "Received", "From", "Subject", "Reason")
+    for item in items:
+        table.add_row(
+            str(item.id),
+            item.received_at.strftime("%d.%m.%Y %H:%M"),
+            escape(item.from_addr or "—"),
+            escape(item.subject or "—"),
+            escape(item.reason or "—"),
+        )
+    Console().print(table)
+    typer.echo(f"{len(items)} message(s) in quarantine")
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    message_id: int = typer.Argument(..., help="The ID from `quarantine list`."),
+    staff: str = typer.Option(..., "--staff", help="Your name (recorded): you vouch for it."),
+) -> None:
+    """Read a held message again as from a verified sender; the contract rules still apply."""
+    settings = load_settings()
+    try:
+        sha256 = inbound_messages.release_message(
+            message_id, staff=staff, uow=uow_factory(settings)
+        )
+    except LookupError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    handle = message_handler(settings, source="release")
+    outcome = handle(store.read_bytes(settings.home, sha256))
+    typer.echo(f"message {message_id}: {outcome.summary()}")
+    typer.echo(deliver_outbox(settings))
+
+
+@quarantine_app.command("drop")
+def quarantine_drop(
+    message_id: int = typer.Argument(..., help="The ID from `quarantine list`."),
+    staff: str = typer.Option(..., "--staff", help="Your name (recorded)."),
+) -> None:
+    """Throw a held message away: final, nobody answered, the original kept in the store."""
+    settings = load_settings()
+    try:
+        inbound_messages.drop_message(message_id, staff=staff, uow=uow_factory(settings))
+    except LookupError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"message {message_id}: dropped")

@@ -391,3 +391,43 @@ def test_mutated_messages_always_reach_a_final_state(process: Process, raw: byte
     outcome = process(raw)
     assert outcome.final
     assert not outcome.already_processed
+
+
+def test_a_message_that_keeps_failing_is_quarantined_on_the_third_try(
+    process: Process, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No poison: two failed tries are retried, the third quarantines, staff and client told."""
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise ValueError("the database refused the row")
+
+    monkeypatch.setattr("handlers.applications.create_application", refused)
+    raw = make_message(attachments=(("a.docx", _fee_form()),))
+    for _try in range(2):
+        with pytest.raises(ValueError, match="refused"):
+            process(raw)
+    third = process(raw)
+    fourth = process(raw)
+
+    assert third.status is MessageStatus.quarantined
+    assert third.reason == "could not be read (ValueError)"
+    assert fourth.already_processed
+    mails = sorted((m.template, m.recipient) for m in _outbox(engine))
+    assert mails == [("quarantined", STAFF_ADDRESS), ("unsupported_attachment", ANNA[1])]
+    [message] = _all(engine, InboundMessage)
+    assert message.attempts == 3
+
+
+def test_a_stranger_whose_message_keeps_failing_is_never_answered(
+    process: Process, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger's message that keeps failing reaches staff only, never the stranger."""
+    monkeypatch.setattr(
+        "intake.pipeline._read", lambda *a, **k: (_ for _ in ()).throw(RecursionError())
+    )
+    raw = make_message(from_addr="someone@elsewhere.lv")
+    for _try in range(2):
+        with pytest.raises(RecursionError):
+            process(raw)
+    assert process(raw).status is MessageStatus.quarantined
+    assert [(m.template, m.recipient) for m in _outbox(engine)] == [("quarantined", STAFF_ADDRESS)]
