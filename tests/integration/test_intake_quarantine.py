@@ -12,6 +12,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from flows.cli_intake import app as intake_app
+from flows.cli_requests import app as requests_app
 from handlers.db import UnitOfWork, make_engine
 from handlers.models import Application, ApplicationStatus, OutboxMessage
 from tests.support.books import ANNA, fee_increase_values, form_rtf, make_message, seed_contract
@@ -76,3 +77,27 @@ def test_releasing_what_is_not_held_is_refused(
     result = CliRunner().invoke(intake_app, ["quarantine", "release", "999", "--staff", "Ilze"])
     assert result.exit_code == 2
     assert "no quarantined message 999" in result.output
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_under_flag_staff_views_say_sender_not_verified(
+    docintake_home: Path, db_url: str, uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under `flag` unverified mail is read; `requests list`/`show` mark it; no mail goes out."""
+    monkeypatch.setenv("DOCINTAKE_DATABASE_URL", db_url)
+    monkeypatch.setenv("DOCINTAKE_SENDER_VERIFICATION", "flag")
+    seed_contract(uow)
+    form = form_rtf("fee_increase", fee_increase_values())
+    _drop(
+        docintake_home / "inbox",
+        "a.eml",
+        make_message(attachments=(("a.rtf", form),), verified=False),
+    )
+    assert "done: 1 application(s)" in _invoke("once")
+
+    runner = CliRunner()
+    [row] = json.loads(runner.invoke(requests_app, ["list", "--json"]).output)
+    assert row["sender_verified"] is False
+    shown = runner.invoke(requests_app, ["show", row["reference"]]).output
+    assert "sender not verified: two approvers" in shown
+    assert list((docintake_home / "outbox").glob("*.eml")) == []
