@@ -35,7 +35,6 @@ def docintake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("DOCINTAKE_SMTP_HOST", raising=False)
     # Mail made by tests.support.books.make_message carries this boundary's verdict.
     monkeypatch.setenv("DOCINTAKE_TRUSTED_AUTHSERV_IDS", MX_AUTHSERV_ID)
-    monkeypatch.delenv("DOCINTAKE_SENDER_VERIFICATION", raising=False)
     return home
 
 

@@ -23,6 +23,12 @@ from handlers.models import Application, ApplicationStatus, User, UserRole
 cli = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def demo_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's own sender verification level (`demo run` sets it): the From is believed."""
+    monkeypatch.setenv("DOCINTAKE_SENDER_VERIFICATION", "off")
+
+
 def _invoke(*args: str) -> str:
     result = cli.invoke(app, list(args))
     assert result.exit_code == 0, result.output
