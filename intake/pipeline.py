@@ -1,4 +1,4 @@
-"""One stored message, processed idempotently from raw bytes to applications and replies.
+"""One stored message, processed idempotently from raw bytes to applications and mail.
 
 The steps, each safe to repeat after a crash at any point:
 1. store the raw bytes by sha256 (durable before anything else); read the headers only;
@@ -22,27 +22,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import forms
-from forms.catalogue import FORMS, form_by_code
+from forms.catalogue import form_by_code
 from forms.result import Issue, ParseResult
 from handlers import applications, inbound_messages, senders
 from handlers.applications import CreateApplication
 from handlers.db import UnitOfWork
 from handlers.inbound_messages import FinishMessage, RecordMessage, Reply
 from handlers.models import MessageStatus
+from intake import replies as mail
 from intake import store
 from intake.addresses import Mailbox
 from intake.authresults import AuthStatus, AuthVerdict, evaluate
-from intake.mime import Limits, ParsedMessage, Refusal, parse_headers, parse_message
+from intake.mime import Limits, ParsedMessage, parse_headers, parse_message
 from intake.sanitize import clean_fields, clean_value
 from intake.senders import SenderCheck, SenderVerdict, Trust, check_sender
 
 log = logging.getLogger(__name__)
 
 UowFactory = Callable[[], UnitOfWork]
-BLANK_FORMS_DIR = "blank_forms"
 
 
 @dataclass(frozen=True)
@@ -70,77 +70,6 @@ class MessageOutcome:
         again = " (already processed)" if self.already_processed else ""
         why = f" [{self.reason}]" if self.reason else ""
         return f"{self.status.value}{again}: {len(self.application_ids)} application(s) {refs}{why}"
-
-
-def blank_form_paths(home: Path) -> list[str]:
-    """The blank DOCX and RTF forms under home, written once, to attach to `no_form` replies."""
-    folder = home / BLANK_FORMS_DIR
-    paths: list[str] = []
-    for form in FORMS:
-        for fmt in ("docx", "rtf"):
-            path = folder / f"{form.code}.{fmt}"
-            if not path.exists():
-                try:
-                    store.write_atomic(path, forms.render_form(form.code, fmt))
-                except Exception:  # a reply without attachments beats no reply at all
-                    log.exception("blank form %s.%s could not be rendered", form.code, fmt)
-                    continue
-            paths.append(str(path.resolve()))
-    return paths
-
-
-def _field_labels(form_type: str | None, key: str | None) -> tuple[str, str]:
-    form = form_by_code(form_type) if form_type else None
-    if form is None or key is None:
-        return ("", "")
-    base, _, column = key.partition(".")
-    base = base.split("[", 1)[0]
-    if form.table is not None and base == form.table.key:
-        for col in form.table.columns:
-            if column and col.key == column:
-                return (col.label_lv, col.label_en)
-        return (form.table.title_lv, form.table.title_en)
-    try:
-        spec = form.field(base)
-    except KeyError:
-        return ("", "")
-    return (spec.label_lv, spec.label_en)
-
-
-def _error_lines(form_type: str | None, errors: list[dict[str, Any]]) -> list[dict[str, str]]:
-    lines = []
-    for error in errors:
-        label_lv, label_en = _field_labels(form_type, error.get("field"))
-        lines.append(
-            {
-                "field_label_lv": label_lv,
-                "field_label_en": label_en,
-                "message_lv": str(error.get("message_lv", "")),
-                "message_en": str(error.get("message_en", "")),
-            }
-        )
-    return lines
-
-
-def _refusal_context(refused: list[Refusal]) -> dict[str, Any]:
-    return {
-        "filenames": [r.filename for r in refused if r.filename],
-        "reasons": [
-            {"filename": r.filename, "message_lv": r.message_lv, "message_en": r.message_en}
-            for r in refused
-        ],
-    }
-
-
-def _too_large_refusal(limits: Limits) -> Refusal:
-    mb = limits.max_message_bytes // (1024 * 1024)
-    return Refusal(
-        0,
-        "",
-        "message_too_large",
-        f"Vēstule ir par lielu (vairāk nekā {mb} MB); sūtiet veidlapas atsevišķās vēstulēs.",
-        f"The message is too large (more than {mb} MB); send the forms in separate messages.",
-    )
 
 
 def _outcome(
@@ -205,50 +134,17 @@ def _finish(
     return _outcome(ctx.record.id, ctx.sha256, final, ctx.uow_factory, already=False, reason=reason)
 
 
-def _staff_notice(ctx: _Context, reason: str) -> Reply:
-    return Reply(
-        template="quarantined",
-        recipient=ctx.staff_email,
-        context={
-            "reference_or_message": f"#{ctx.record.id}",
-            "from_addr": ctx.head.from_addr or "(?)",
-            "reason": reason,
-        },
-    )
-
-
-def _unreadable_reply(sender: str) -> Reply:
-    return Reply(
-        template="unsupported_attachment",
-        recipient=sender,
-        context=_refusal_context(
-            [
-                Refusal(
-                    0,
-                    "",
-                    "unreadable",
-                    "Vēstuli neizdevās nolasīt; mūsu darbinieki to pārskatīs. Ja iesniegums "
-                    "ir steidzams, nosūtiet to vēlreiz vienkāršā vēstulē ar veidlapu pielikumā.",
-                    "The message could not be read; our staff will look at it. If the "
-                    "application is urgent, send it again in a plain message with the form "
-                    "attached.",
-                )
-            ]
-        ),
-    )
-
-
 def _poison(ctx: _Context, check: SenderCheck | None, reason: str) -> MessageOutcome:
     """Quarantine a message that cannot be read: staff told why, a verified client told once."""
     log.error("message %s quarantined: %s", ctx.record.id, reason)
-    replies = [_staff_notice(ctx, reason)]
+    replies = [mail.staff_notice(ctx.staff_email, ctx.record.id, ctx.head.from_addr, reason)]
     if (
         check is not None
         and check.verdict is SenderVerdict.accept
         and check.verified
         and ctx.head.from_addr
     ):
-        replies.append(_unreadable_reply(ctx.head.from_addr))
+        replies.append(mail.unreadable_reply(ctx.head.from_addr))
     return _finish(ctx, MessageStatus.quarantined, reason, replies, check)
 
 
@@ -272,25 +168,10 @@ def _parse(filename: str, data: bytes, today: date) -> ParseResult:
         )
 
 
-def _same_message_id_warning(earlier: int) -> dict[str, Any]:
-    return {
-        "field": None,
-        "code": "message_id_reused",
-        "message_lv": (
-            f"Vēstulei ir tāds pats Message-ID kā agrākai vēstulei #{earlier}, bet cits saturs; "
-            "pārbaudiet, vai abas ir no šī sūtītāja."
-        ),
-        "message_en": (
-            f"The message has the same Message-ID as earlier message #{earlier} with other "
-            "content; check that both come from this sender."
-        ),
-    }
-
-
 def _take_forms(parsed: ParsedMessage, ctx: _Context, check: SenderCheck) -> None:
     assert parsed.from_addr is not None  # noqa: S101 - only accepted senders reach here
     extra = (
-        [_same_message_id_warning(ctx.record.same_message_id_as)]
+        [mail.same_message_id_warning(ctx.record.same_message_id_as)]
         if ctx.record.same_message_id_as is not None
         else []
     )
@@ -314,7 +195,7 @@ def _take_forms(parsed: ParsedMessage, ctx: _Context, check: SenderCheck) -> Non
             today=ctx.today,
             form_title_lv=form.title_lv if form else "",
             form_title_en=form.title_en if form else "",
-            error_lines=_error_lines(result.form_type, errors),
+            error_lines=mail.error_lines(result.form_type, errors),
             sender_verified=check.verified,
         )
         record = applications.create_application(cmd, uow=ctx.uow_factory())
@@ -344,24 +225,15 @@ def _judge(ctx: _Context, trust: Trust) -> SenderCheck:
     return check_sender(ctx.head.sender, auth, known_contract_ids=known, level=trust.level)
 
 
-def _no_form_reply(sender: str, home: Path) -> Reply:
-    return Reply(
-        template="no_form",
-        recipient=sender,
-        context={
-            "forms": [
-                {"code": f.code, "title_lv": f.title_lv, "title_en": f.title_en} for f in FORMS
-            ]
-        },
-        attachments=tuple(blank_form_paths(home)),
-    )
-
-
 def _read(raw: bytes, ctx: _Context, check: SenderCheck, limits: Limits) -> MessageOutcome:
     """Everything after the sender is judged: the body, the forms, the final state."""
     if check.verdict is SenderVerdict.quarantine:
         why = check.reason or "sender refused"
-        notice = [_staff_notice(ctx, why)] if check.notify_staff else []
+        notice = (
+            [mail.staff_notice(ctx.staff_email, ctx.record.id, ctx.head.from_addr, why)]
+            if check.notify_staff
+            else []
+        )
         return _finish(ctx, MessageStatus.quarantined, why, notice, check)
     parsed = ctx.head if ctx.head.too_large else parse_message(raw, limits)
     if parsed.unreadable:
@@ -370,18 +242,18 @@ def _read(raw: bytes, ctx: _Context, check: SenderCheck, limits: Limits) -> Mess
     assert sender is not None  # noqa: S101 - an accepted sender has an address
     # Nothing is written to a sender our boundary did not vouch for (no backscatter).
     replies: list[Reply] = []
-    refused = [_too_large_refusal(limits)] if parsed.too_large else list(parsed.refused)
+    refused = [mail.too_large_refusal(limits)] if parsed.too_large else list(parsed.refused)
     if refused:
         replies.append(
             Reply(
                 template="unsupported_attachment",
                 recipient=sender,
-                context=clean_value(_refusal_context(refused)),
+                context=clean_value(mail.refusal_context(refused)),
             )
         )
     if not parsed.attachments:
         if not refused:
-            replies.append(_no_form_reply(sender, ctx.home))
+            replies.append(mail.no_form_reply(sender, ctx.home))
         reason: str | None = (
             "message too large"
             if parsed.too_large
