@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
@@ -48,10 +49,17 @@ _original_spf_lookup: Any = None
 
 
 def make_resolver(servers: Sequence[str] = ()) -> dns.resolver.Resolver:
-    """A resolver asking these `host[:port]` servers, or the system's when none are given."""
+    """A caching resolver asking these `host[:port]` servers, or the system's when none given.
+
+    Answers are kept for their TTL: clients write again and again from the same few domains,
+    and their keys and policies need not be asked for each message.
+    """
     if not servers:
-        return dns.resolver.Resolver()
+        resolver = dns.resolver.Resolver()
+        resolver.cache = dns.resolver.LRUCache(4096)
+        return resolver
     resolver = dns.resolver.Resolver(configure=False)
+    resolver.cache = dns.resolver.LRUCache(4096)
     nameservers: list[str | dns.nameserver.Nameserver] = []
     for server in servers:
         host, _, port = server.strip().rpartition(":") if ":" in server else (server, "", "")
@@ -152,14 +160,18 @@ class Checked:
     from_domain: str | None
 
 
-def _dkim_results(raw: bytes, resolver: dns.resolver.Resolver) -> list[tuple[str, str | None]]:
+def _head(raw: bytes) -> Message:
+    """The header fields alone, parsed without decoding the (possibly large) body."""
+    end = raw.find(b"\r\n\r\n")
+    end = raw.find(b"\n\n") if end == -1 else end
+    return BytesHeaderParser(policy=compat32).parsebytes(raw if end == -1 else raw[: end + 2])
+
+
+def _dkim_results(
+    raw: bytes, headers: Message, resolver: dns.resolver.Resolver
+) -> list[tuple[str, str | None]]:
     """(pass|fail|neutral, d=) for every DKIM-Signature of the message."""
-    try:
-        count = len(
-            BytesHeaderParser(policy=compat32).parsebytes(raw).get_all("DKIM-Signature") or []
-        )
-    except Exception:  # unreadable headers: no signature can be checked
-        return []
+    count = len(headers.get_all("DKIM-Signature") or [])
     found: list[tuple[str, str | None]] = []
 
     def lookup(name: bytes | str, timeout: float = _TIMEOUT) -> bytes | None:
@@ -190,7 +202,7 @@ def check_message(
     resolver: dns.resolver.Resolver,
 ) -> Checked:
     """SPF for the envelope sender, DKIM for each signature, DMARC for the From domain."""
-    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    headers = _head(raw)
     from_domain = parse_mailbox(list(headers.get_all("From") or [])).domain
     with _using(resolver):
         try:
@@ -198,7 +210,7 @@ def check_message(
         except Exception:  # pyspf raises on malformed input it cannot judge
             spf_result = "temperror"
     spf_domain = _domain(mail_from) or helo.lower()
-    dkim_found = _dkim_results(raw, resolver)
+    dkim_found = _dkim_results(raw, headers, resolver)
     results: list[authres.AuthenticationResult] = [
         authres.SPFAuthenticationResult(result=spf_result, smtp_mailfrom=mail_from or helo)
     ]
