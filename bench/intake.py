@@ -159,7 +159,8 @@ def run_once(count: int, database_url: str | None, *, verified: bool) -> Run:
             resolver = verify.make_resolver([dns.address])
 
             def sign(raw: bytes) -> bytes:
-                return dkim.sign(raw, b"s1", b"ozols.lv", private) + raw
+                signature: bytes = dkim.sign(raw, b"s1", b"ozols.lv", private)
+                return signature + raw
 
             write_messages(inbox, count, sign if verified else None)
             trust = (

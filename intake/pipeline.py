@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
 
 import forms
 from forms.catalogue import form_by_code
@@ -94,12 +93,9 @@ def _outcome(
     )
 
 
-class Handle(Protocol):
-    """A source's way into the pipeline: `size` comes with the headers of an oversized one."""
-
-    def __call__(self, raw: bytes, *, size: int | None = None) -> MessageOutcome:
-        """Take one message (or an oversized one's headers) to its final state."""
-        ...
+# A source's way into the pipeline: `handle(raw)`, or `handle(head, size=n)` with only the
+# headers of a message the source measured as over the limit.
+Handle = Callable[..., MessageOutcome]
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ def _handler(engine: Engine, home: Path, today: date, trust: Trust, source: str)
 
 def _rows(engine: Engine, model: type) -> list[Any]:
     with UnitOfWork(engine) as uow:
-        rows = list(uow.session.exec(select(model).order_by(model.id)).all())  # type: ignore[attr-defined]
+        query: Any = select(model).order_by(model.id)  # type: ignore[attr-defined]
+        rows: list[Any] = list(uow.session.exec(query).all())
         uow.session.expunge_all()
         return rows
 

@@ -79,7 +79,7 @@ class Boundary:
 
     def sign(self, raw: bytes, domain: str, selector: str = "s1") -> bytes:
         """The message with a real DKIM-Signature of the domain on top."""
-        signature = dkim.sign(
+        signature: bytes = dkim.sign(
             raw,
             selector.encode(),
             domain.encode(),
@@ -98,9 +98,8 @@ class Boundary:
 
 def _verdicts(stored: bytes) -> dict[str, str]:
     """Method → result of the one Authentication-Results on top, parsed with authres."""
-    [value] = (
-        BytesHeaderParser(policy=compat32).parsebytes(stored).get_all("Authentication-Results")
-    )
+    headers = BytesHeaderParser(policy=compat32).parsebytes(stored)
+    [value] = headers.get_all("Authentication-Results") or []
     header = authres.AuthenticationResultsHeader.parse_value(" ".join(str(value).split()))
     assert str(header.authserv_id) == AUTHSERV
     assert stored.startswith(b"Authentication-Results:")
@@ -130,9 +129,11 @@ def boundary(tmp_path: Path) -> Iterator[Boundary]:
             listener.stop()
 
 
-def _form_mail(**kwargs: str) -> bytes:
+def _form_mail(from_addr: str = ANNA[1]) -> bytes:
     document = form_rtf("fee_increase", fee_increase_values())
-    return make_message(attachments=(("iesniegums.rtf", document),), verified=False, **kwargs)
+    return make_message(
+        from_addr=from_addr, attachments=(("iesniegums.rtf", document),), verified=False
+    )
 
 
 def _take(boundary: Boundary, engine: Engine, today: date) -> MessageOutcome:
