@@ -167,3 +167,26 @@ def test_no_address_is_quarantined_with_the_parsers_reason() -> None:
     )
     assert check.verdict is SenderVerdict.quarantine
     assert check.reason == "From header holds 2 addresses"
+
+
+FIELD_KINDS = {
+    "ours": ("Authentication-Results", f"{MX}; dmarc=pass header.from=ozols.lv"),
+    "theirs": ("Authentication-Results", "relay.other; dmarc=pass header.from=ozols.lv"),
+    "hop": ("Received", "from somewhere by somewhere.else"),
+    "from": ("From", ANNA),
+    "subject": ("Subject", "Iesniegums"),
+}
+
+
+@given(st.lists(st.sampled_from(sorted(FIELD_KINDS)), max_size=10))
+def test_our_pass_counts_only_above_every_untrusted_hop_and_the_message(kinds: list[str]) -> None:
+    """Whatever the order of fields, a pass counts only above foreign A-R and message fields."""
+    expected = AuthStatus.none
+    for kind in kinds:
+        if kind in ("theirs", "from", "subject"):
+            break
+        if kind == "ours":
+            expected = AuthStatus.passed
+            break
+    fields = [FIELD_KINDS[kind] for kind in kinds]
+    assert evaluate(fields, "ozols.lv", [MX]).status is expected
