@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,18 @@ from tests.support.databases import fresh_postgres
 pytest_plugins = ["tests.support.smtp_sink"]
 
 TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture(autouse=True)
+def keep_umask() -> Iterator[None]:
+    """A CLI command under test sets umask 077 for its process, pytest's: put it back after.
+
+    Servers the tests start later (Dovecot's auth socket) need the umask they were written for.
+    """
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
 
 
 @pytest.fixture
