@@ -110,6 +110,14 @@ def review_markdown(
         f"### {application.reference} · {title_lv} / {title_en}",
         "",
         f"- **Sūtītājs / Sender:** {_cell(application.sender)}",
+        *(
+            []
+            if application.sender_verified
+            else [
+                "- **⚠ Sūtītājs nav pārbaudīts / Sender not verified** — "
+                "vajag divus apstiprinātājus / two approvers needed"
+            ]
+        ),
         f"- **Atsauce / Reference:** {application.reference}",
         f"- **Dokuments / Document:** {code_span(application.filename or '—')} stored at "
         f"{code_span(str((home / 'messages' / application.document_sha256).resolve()))}",
