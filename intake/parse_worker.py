@@ -9,6 +9,7 @@ Whatever the parsed code prints goes to stderr: stdout belongs to the protocol.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import struct
@@ -60,7 +61,9 @@ def main() -> int:
         result = parse_document(
             name.decode("utf-8", "replace"), data, today=date.fromisoformat(today.decode())
         )
-        answer = result.model_dump_json().encode()
+        # json, not pydantic's encoder: a lone surrogate a hostile RTF spelled (`\u55296?`) must
+        # travel as its \ud800 escape, so the intake can refuse that field by name.
+        answer = json.dumps(result.model_dump(mode="json"), ensure_ascii=True).encode("ascii")
         _write_all(answers, ANSWER.pack(len(answer)) + answer)
 
 

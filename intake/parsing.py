@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import logging
 import os
 import select
@@ -216,7 +217,7 @@ class ParsePool:
                 )
                 return timed_out_result()
             try:
-                result = ParseResult.model_validate_json(answer)
+                result = ParseResult.model_validate(json.loads(answer))
             except ValueError:
                 # Only a broken worker answers what is not a parse result: replace it.
                 log.error("a parse worker answered nonsense; the document is answered unreadable")
