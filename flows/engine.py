@@ -267,9 +267,11 @@ class Engine:
             return
         control = RunControl(flow_run.id)
         self.executing[flow_run.id] = control
+        # The run sees the settings context the engine was started in (tests narrow it).
+        context = contextvars.copy_context()
         thread = threading.Thread(
-            target=self._execute,
-            args=(flow, flow_run, control),
+            target=context.run,
+            args=(self._execute, flow, flow_run, control),
             name=f"flow-run-{flow_run.id}",
             daemon=True,  # a drain that times out must not wait for blocking code forever
         )
