@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -91,6 +92,10 @@ def _start(api_url: str, deployment_id: UUID, seconds: float) -> str:
     return asyncio.run(create())
 
 
+def _completed(prefect_env: PrefectEnv, run_id: str) -> bool:
+    return _state_name(prefect_env, run_id) == "Completed"
+
+
 def _state_name(prefect_env: PrefectEnv, run_id: str) -> str | None:
     state: Any = prefect_env.flow_run(run_id).state
     return None if state is None else str(state.name)
@@ -126,7 +131,7 @@ def test_two_engines_run_each_run_exactly_once(
         runs = [_start(prefect_env.api_url, in_process.deployment_id, 0.2) for _ in range(16)]
         for run_id in runs:
             prefect_env.wait_for(
-                lambda run_id=run_id: _state_name(prefect_env, run_id) == "Completed",
+                partial(_completed, prefect_env, run_id),
                 timeout=90,
                 what="every run to complete",
             )
