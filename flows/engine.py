@@ -14,8 +14,9 @@ In order, per poll:
    engines on one server never run the same run twice; a refused claim is someone else's run.
 3. Write `host:pid:start-time` into the run's `infrastructure_pid`: recovery reads it to tell a
    run whose process is gone from one still executing (flows/recovery.py).
-4. Execute the run with `prefect.flow_engine.run_flow` on a daemon thread with its own event
-   loop; the engine opens its own client and context per run.
+4. On a daemon thread with its own event loop: copy the decisions a resumed run holds in
+   Prefect into our database (`before_run`, flows/decisions_given.py), then execute the run
+   with `prefect.flow_engine.run_flow`; the engine opens its own client and context per run.
 5. Runs the server shows as Cancelling are cancelled: their intent is set to "cancel" for that
    run only (Prefect keeps the intent process-wide; `install_hooks` makes it per run), then
    their asyncio task is cancelled, and Prefect's engine ends them Cancelled.
@@ -37,7 +38,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,7 +143,10 @@ def holder_is_gone(identity: str | None) -> bool | None:
     if host != socket.gethostname() or not pid_text.isdigit():
         return None
     started = process_start_ticks(int(pid_text))
-    return started is None or str(started) != start_text
+    if started is None:
+        return True
+    # Prefect's Runner writes `host:pid` only: a live pid is all that can be checked.
+    return bool(start_text) and str(started) != start_text
 
 
 def resident_mb() -> float:
@@ -166,6 +170,7 @@ class Engine:
         max_rss_mb: float = 0,
         max_age_seconds: float = 0,
         grace_seconds: float = 10.0,
+        before_run: Callable[[FlowRun], Awaitable[object]] | None = None,
     ) -> None:
         self.flows = dict(flows)
         self.concurrency = concurrency
@@ -173,6 +178,7 @@ class Engine:
         self.max_rss_mb = max_rss_mb
         self.max_age_seconds = max_age_seconds
         self.grace_seconds = grace_seconds
+        self.before_run = before_run
         self.identity = process_identity()
         self.executing: dict[UUID, RunControl] = {}
         self.executed = 0
@@ -294,6 +300,11 @@ class Engine:
         control.task = asyncio.current_task()
         if control.intent is not None:  # interrupted before the task existed
             raise asyncio.CancelledError
+        if self.before_run is not None:
+            try:
+                await self.before_run(flow_run)
+            except Exception as exc:  # the flow records the decision itself, with retries
+                log.error("before flow run %s: %s", flow_run.id, type(exc).__name__)
         outcome = flow_engine.run_flow(flow, flow_run=flow_run, return_type="state")
         if inspect.isawaitable(outcome):
             await outcome

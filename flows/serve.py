@@ -179,6 +179,19 @@ async def _prepare(settings: Settings) -> list[Any]:
     return deployments
 
 
+async def _capture_decisions(flow_run: Any) -> int:
+    """Copy a request run's decisions into our database before it runs (decisions_given.py)."""
+    from prefect.client.orchestration import get_client
+
+    from flows.decisions_given import application_of, capture_decisions
+
+    application_id = application_of(flow_run.parameters)
+    if application_id is None:
+        return 0
+    async with get_client() as client:
+        return await capture_decisions(client, flow_run.id, application_id)
+
+
 async def serve_in_process(settings: Settings) -> int:
     """Serve every deployment with the in-process engine until a signal; the exit code.
 
@@ -201,6 +214,7 @@ async def serve_in_process(settings: Settings) -> int:
         max_rss_mb=settings.engine_max_rss_mb,
         max_age_seconds=settings.engine_max_age_seconds,
         grace_seconds=settings.engine_grace_seconds,
+        before_run=_capture_decisions,
     )
     _intake_thread(settings)
     reason = await engine.run(stop)

@@ -123,10 +123,13 @@ def test_decisions_are_recorded_once_and_set_the_status(uow: UnitOfWork) -> None
     assert decisions.get_application(application_id, uow=uow).status == (  # type: ignore[union-attr]
         ApplicationStatus.awaiting_approval
     )
-    for _ in range(2):
+    ids = {
         decisions.record_decision(
             application_id, uow=uow, decision="approve", staff="Māris", comment=None, final=True
-        )
+        ).id
+        for _ in range(2)
+    }
+    assert len(ids) == 1, "the retry returns the recorded row, readable after its session"
     with uow:
         staff = [a.staff for a in uow.session.exec(select(Approval))]
     assert staff == ["Ilze", "Māris"]

@@ -110,6 +110,15 @@ class PrefectEnv:
 
         asyncio.run(put())
 
+    def set_holder(self, flow_run_id: str, identity: str) -> None:
+        """Write the process that holds a run, as the engine does when it claims one."""
+
+        async def put() -> None:
+            async with PrefectClient(self.api_url) as client:
+                await client.update_flow_run(UUID(flow_run_id), infrastructure_pid=identity)
+
+        asyncio.run(put())
+
     async def _deployments_ready(self) -> bool:
         async with PrefectClient(self.api_url) as client:
             try:
