@@ -24,6 +24,13 @@ from typing import Any
 
 from flows.common import load_settings
 from flows.prefect_server import PrefectServer, stop_process_group
+from flows.processes import (
+    AlreadyServingError,
+    HomeLock,
+    PortTakenError,
+    claim_port,
+    die_with_parent,
+)
 from flows.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,10 +62,26 @@ def runner_environment(settings: Settings, api_url: str) -> dict[str, str]:
 def run(settings: Settings, *, start_server: bool, runner_log: Path | None = None) -> int:
     """Run serve (start_server) or worker until a signal or the runner ends; its exit code."""
     api_url = os.environ.get("PREFECT_API_URL")
+    if api_url is None and not start_server:
+        raise ServeError("a worker needs PREFECT_API_URL (the shared Prefect server)")
+    lock = HomeLock(settings.home) if start_server else None
+    try:
+        if lock is not None:
+            lock.acquire()
+        return _run(settings, api_url, runner_log)
+    except (AlreadyServingError, PortTakenError) as exc:
+        raise ServeError(str(exc)) from exc
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run(settings: Settings, api_url: str | None, runner_log: Path | None) -> int:
     server: PrefectServer | None = None
     if api_url is None:
-        if not start_server:
-            raise ServeError("a worker needs PREFECT_API_URL (the shared Prefect server)")
+        stopped = claim_port(settings.prefect_port, settings.prefect_home)
+        if stopped is not None:
+            log.warning("stopped the previous serve's orphaned Prefect server: %s", stopped)
         server = PrefectServer(settings.prefect_home, settings.prefect_port)
         server.start()
         api_url = server.api_url
@@ -113,6 +136,8 @@ def _start_engine(
             stdout=output,
             stderr=subprocess.STDOUT if output is not None else None,
             start_new_session=True,
+            # SIGKILLed serve: the engine drains and exits instead of running on unwatched.
+            preexec_fn=die_with_parent(),
         )
     finally:
         if output is not None:
