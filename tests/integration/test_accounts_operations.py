@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlmodel import col, func, select
 
 from handlers.accounts import balance, statement, top_up
@@ -52,20 +51,10 @@ from handlers.operations import (
 )
 from handlers.results import OperationResult
 from handlers.selfservice import update_contact
-from tests.support import cheap_hashing, give_balances
-from tests.support.books import OZOLS_CONTRACT, seed_contract
+from tests.support.books import OZOLS_CONTRACT
 
 TODAY = date(2026, 11, 25)
 NEW = NewUser(first_name="Pēteris", last_name="Kļaviņš", email="peteris@Ozols.LV")
-
-
-@pytest.fixture
-def books(uow: UnitOfWork) -> Iterator[UnitOfWork]:
-    """The seeded contract (users jberzins and lozola, 50.00 each) with cheap hashing."""
-    seed_contract(uow)
-    give_balances(uow)
-    with cheap_hashing():
-        yield uow
 
 
 def _user(uow: UnitOfWork, username: str) -> dict[str, Any]:

@@ -7,8 +7,7 @@ reason. One passing and one refused filling per request type (the suspension for
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -20,21 +19,13 @@ from forms.catalogue import FORM_CODES
 from handlers.checks import check_application
 from handlers.commands import IncreaseFee
 from handlers.db import UnitOfWork
-from handlers.models import Application, ApplicationStatus, Contract, ContractFee, User
+from handlers.models import Contract, ContractFee, User
 from handlers.operations import apply_application, increase_fee
 from handlers.request_types import REQUEST_TYPES
-from tests.support import cheap_hashing, give_balances
-from tests.support.books import ANNA, OZOLS_CONTRACT, OZOLS_REG_NO, seed_contract
+from tests.support.books import ANNA, FORM_COMMON, OZOLS_CONTRACT, application_row
 
 TODAY = date(2026, 11, 25)
-_REFERENCES = itertools.count(1)
-COMMON = {
-    "customer_name": 'SIA "Ozols"',
-    "reg_no": OZOLS_REG_NO,
-    "contract_no": OZOLS_CONTRACT,
-    "submitter_name": "Anna Kalniņa",
-    "signed_date": "2026-11-20",
-}
+COMMON = FORM_COMMON
 
 
 def _nothing(uow: UnitOfWork) -> None:
@@ -138,29 +129,8 @@ CASES: list[tuple[str, dict[str, Any], Callable[[UnitOfWork], None], str]] = [
 ]
 
 
-@pytest.fixture
-def books(uow: UnitOfWork) -> Iterator[UnitOfWork]:
-    """The seeded contract (jberzins, lozola with 50.00 each), cheap hashing."""
-    seed_contract(uow)
-    give_balances(uow)
-    with cheap_hashing():
-        yield uow
-
-
 def _approved_application(uow: UnitOfWork, form_type: str, fields: dict[str, Any]) -> int:
-    with uow:
-        row = Application(
-            reference=f"LUR-2026-{next(_REFERENCES):06d}",
-            document_sha256="0" * 64,
-            form_type=form_type,
-            fields={**COMMON, **fields},
-            sender=ANNA[1],
-            status=ApplicationStatus.approved,
-        )
-        uow.session.add(row)
-        uow.commit()
-        assert row.id is not None
-        return row.id
+    return application_row(uow, form_type, **fields)
 
 
 def _state(uow: UnitOfWork) -> tuple[Any, ...]:
