@@ -38,7 +38,7 @@ def stalling_relay() -> Iterator[tuple[_StallingRelay, int]]:
     relay = _StallingRelay(stall=5.0)
     port = free_port()
     controller = Controller(relay, hostname="127.0.0.1", port=port)
-    controller.start()  # type: ignore[no-untyped-call]  # aiosmtpd is untyped
+    controller.start()
     yield relay, port
     controller.stop()
 
