@@ -56,6 +56,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
+from prefect.exceptions import Abort, Pause
 from prefect.flows import Flow
 from prefect.states import AwaitingRetry, Pending
 
@@ -287,6 +288,8 @@ class Engine:
         _CONTROL.set(control)
         try:
             asyncio.run(self._run_flow(flow, flow_run, control))
+        except (Pause, Abort):
+            pass  # a suspend (Pause) or a run the server took back (Abort): states are recorded
         except BaseException as exc:  # the engine has already recorded the run's state
             if control.intent is None:
                 log.error("flow run %s ended by %s", flow_run.id, type(exc).__name__)
