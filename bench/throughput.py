@@ -45,6 +45,7 @@ from sqlmodel import select  # noqa: E402
 from stdnum.lv import pvn  # noqa: E402
 
 from flows.prefect_server import PrefectServer, free_port, stop_process_group  # noqa: E402
+from flows.processes import die_with_parent  # noqa: E402
 from flows.serve import runner_environment  # noqa: E402
 from flows.settings import Settings  # noqa: E402
 from forms import render_form  # noqa: E402
@@ -278,6 +279,7 @@ def with_prefect(
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent(),  # an interrupted bench leaves no engine behind
     )
     figures: dict[str, float] = {}
     try:
