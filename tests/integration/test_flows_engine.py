@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -29,6 +30,13 @@ async def sleeper(seconds: float) -> float:
     return seconds
 
 
+@flow(name="engine-test-blocker", persist_result=False)
+async def blocker(seconds: float) -> float:
+    """Block its thread without awaiting, as a CPU-heavy parse of a large document would."""
+    time.sleep(seconds)
+    return seconds
+
+
 @dataclass
 class RunningEngine:
     """An Engine on a thread of the test process, serving the sleeper deployment."""
@@ -39,15 +47,22 @@ class RunningEngine:
     thread: threading.Thread
 
 
-def _serve(api_url: str, *, concurrency: int, grace: float) -> RunningEngine:
+def _deploy(served: Any) -> UUID:
     async def deploy() -> UUID:
-        deployment = await sleeper.ato_deployment(name="engine-test")
+        deployment = await served.ato_deployment(name="engine-test")
         deployment_id: UUID = await deployment.aapply()
         return deployment_id
 
-    deployment_id = asyncio.run(deploy())
+    return asyncio.run(deploy())
+
+
+def _serve(api_url: str, *, concurrency: int, grace: float) -> RunningEngine:
+    deployment_id = _deploy(sleeper)
     engine = Engine(
-        {deployment_id: sleeper}, concurrency=concurrency, poll_seconds=0.5, grace_seconds=grace
+        {deployment_id: sleeper, _deploy(blocker): blocker},
+        concurrency=concurrency,
+        poll_seconds=0.5,
+        grace_seconds=grace,
     )
     stop = threading.Event()
 
@@ -166,3 +181,19 @@ def test_a_stopping_engine_leaves_its_unfinished_run_to_the_next(prefect_env: Pr
     finally:
         second.stop.set()
         second.thread.join(timeout=30)
+
+
+def test_a_run_blocking_its_thread_does_not_hold_up_another(
+    prefect_env: PrefectEnv, in_process: RunningEngine
+) -> None:
+    """While one run blocks for 20 s (a slow parse), another run is claimed and completes."""
+    blocking_id = next(i for i, f in in_process.engine.flows.items() if f is blocker)
+    slow = _start(prefect_env.api_url, blocking_id, 20)
+    prefect_env.wait_for(
+        lambda: _state_name(prefect_env, slow) == "Running", timeout=60, what="the blocking run"
+    )
+    quick = _start(prefect_env.api_url, in_process.deployment_id, 0.1)
+    prefect_env.wait_for(
+        partial(_completed, prefect_env, quick), timeout=15, what="the quick run to complete"
+    )
+    assert _state_name(prefect_env, slow) == "Running", "the quick one finished first"
