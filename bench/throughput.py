@@ -301,6 +301,7 @@ def with_prefect(
         figures["waiting_runs"] = n
         figures["tree_processes"] = processes
         figures["tree_rss_mb"] = rss
+        figures["engine_rss_waiting_mb"] = tree_usage([serving.pid])[1]
         if waiting_only:
             return figures
         with UnitOfWork(engine) as uow:
@@ -324,6 +325,8 @@ def with_prefect(
 
         wait(lambda: all_sent(len(bulk)), "all e-mails sent", timeout=60 * 60)
         figures["approve_to_all_sent_s"] = time.monotonic() - started
+        # Memory after every run's second phase: flat means no growth per run executed.
+        figures["engine_rss_done_mb"] = tree_usage([serving.pid])[1]
         figures["median_approval_to_mail_s"] = statistics.median(latencies(engine, approved_at))
         single_at: dict[str, datetime] = {}
         for number, run_id in enumerate(held, start=1):
@@ -452,6 +455,10 @@ def main() -> None:
         else None,
         "processes": int(figures["tree_processes"]),
         "rss_mb": round(figures["tree_rss_mb"]),
+        "engine_rss_waiting_mb": round(figures["engine_rss_waiting_mb"]),
+        "engine_rss_done_mb": round(figures["engine_rss_done_mb"])
+        if "engine_rss_done_mb" in figures
+        else None,
         "load_average_at_start": round(load, 1),
     }
     if args.json:
