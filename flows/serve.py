@@ -83,25 +83,27 @@ def run(settings: Settings, *, start_server: bool, runner_log: Path | None = Non
 def _run(
     settings: Settings, api_url: str | None, runner_log: Path | None, *, start_server: bool
 ) -> int:
-    server: PrefectServer | None = None
-    if api_url is None:
-        stopped = claim_port(settings.prefect_port, settings.prefect_home)
-        if stopped is not None:
-            log.warning("stopped the previous serve's orphaned Prefect server: %s", stopped)
-        server = PrefectServer(settings.prefect_home, settings.prefect_port)
-        server.start()
-        api_url = server.api_url
-        print(f"Prefect UI: {server.ui_url}", flush=True)
-    portal = start_portal(settings) if start_server else None
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    # Before anything starts: a stop while the server or the portal comes up still cleans up.
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server: PrefectServer | None = None
+    portal: PortalThread | None = None
     runner: subprocess.Popen[bytes] | None = None
     try:
-        while True:
+        if api_url is None:
+            stopped = claim_port(settings.prefect_port, settings.prefect_home)
+            if stopped is not None:
+                log.warning("stopped the previous serve's orphaned Prefect server: %s", stopped)
+            server = PrefectServer(settings.prefect_home, settings.prefect_port)
+            server.start()
+            api_url = server.api_url
+            print(f"Prefect UI: {server.ui_url}", flush=True)
+        portal = start_portal(settings) if start_server and not stop.is_set() else None
+        while not stop.is_set():
             runner = _start_engine(settings, api_url, runner_log)
             started = time.monotonic()
             while not stop.is_set() and runner.poll() is None:
@@ -118,7 +120,9 @@ def _run(
             server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0 if stop.is_set() else (runner.returncode or 0)
+    if stop.is_set() or runner is None:
+        return 0
+    return runner.returncode or 0
 
 
 # An engine that dies this soon after its start would only die again: give up and say so.
