@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from flows.common import load_settings, uow_factory
 from flows.review import Decision, decision_problem
 from handlers import decisions
+from handlers.db import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +48,20 @@ def given_decisions(inputs: dict[str, Any]) -> dict[int, list[Decision]]:
     return {stage: [d for _a, d in sorted(given)] for stage, given in found.items()}
 
 
-def record_given(application_id: int, given: dict[int, list[Decision]]) -> int:
+def record_given(
+    application_id: int, given: dict[int, list[Decision]], *, uow: UnitOfWork | None = None
+) -> int:
     """Record the decisions not yet in our database, stage by stage; how many were new."""
     from handlers.request_types import needs_two_approvals
 
-    uow = uow_factory(load_settings())
+    uow = uow or uow_factory(load_settings())
     application = decisions.get_application(application_id, uow=uow)
     if application is None:
         return 0
-    four_eyes = needs_two_approvals(application.form_type)
+    # The same rule as the flow's `approvals_needed`: a risky type or an unverified sender.
+    four_eyes = needs_two_approvals(
+        application.form_type, sender_verified=application.sender_verified
+    )
     approvals = decisions.approvals_for(application_id, uow=uow)
     recorded = 0
     for stage in sorted(given):

@@ -10,6 +10,7 @@ from prefect._internal.pydantic.v2_schema import create_v2_schema
 from prefect.utilities.schema_tools.validation import ValidationError, validate
 from sqlmodel import select
 
+from flows.decisions_given import given_decisions, record_given
 from flows.review import Decision, decision_model, decision_problem, review_markdown
 from handlers import decisions
 from handlers.db import UnitOfWork
@@ -222,3 +223,29 @@ def test_only_a_waiting_application_expires(uow: UnitOfWork) -> None:
     with uow:
         templates = [m.template for m in uow.session.exec(select(OutboxMessage))]
     assert templates == ["request_expired"]
+
+
+def test_a_captured_decision_obeys_the_same_four_eyes_rule_as_the_flow(uow: UnitOfWork) -> None:
+    """A decision copied from Prefect leaves an unverified sender's request waiting for a second."""
+    verified = _stored(uow, ApplicationStatus.awaiting_approval)
+    unverified = _stored(uow, ApplicationStatus.awaiting_approval)
+    with uow:
+        row = uow.session.get(Application, unverified)
+        assert row is not None
+        row.sender_verified = False
+        uow.session.add(row)
+        uow.commit()
+    given = given_decisions(
+        {"suspended-decision-1-1-response": {"decision": "approve", "staff": "Ilze"}}
+    )
+    assert record_given(verified, given, uow=uow) == 1
+    assert record_given(unverified, given, uow=uow) == 1
+    assert record_given(unverified, given, uow=uow) == 0, "copied once"
+    statuses = {
+        i: decisions.get_application(i, uow=uow).status  # type: ignore[union-attr]
+        for i in (verified, unverified)
+    }
+    assert statuses == {
+        verified: ApplicationStatus.approved,
+        unverified: ApplicationStatus.awaiting_approval,
+    }
