@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import shutil
 import statistics
@@ -43,6 +45,7 @@ from sqlmodel import select  # noqa: E402
 from stdnum.lv import pvn  # noqa: E402
 
 from flows.prefect_server import PrefectServer, free_port, stop_process_group  # noqa: E402
+from flows.processes import die_with_parent  # noqa: E402
 from flows.serve import runner_environment  # noqa: E402
 from flows.settings import Settings  # noqa: E402
 from forms import render_form  # noqa: E402
@@ -240,7 +243,13 @@ def latencies(engine: Any, approved_at: dict[str, datetime]) -> list[float]:
 
 
 def with_prefect(
-    n: int, root: Path, single: int, *, waiting_only: bool = False
+    n: int,
+    root: Path,
+    single: int,
+    *,
+    waiting_only: bool = False,
+    poll: float = 0.5,
+    prefect_database_url: str | None = None,
 ) -> dict[str, float]:
     """The measured path through a real server and serving process."""
     home = root / "prefect-run"
@@ -248,14 +257,19 @@ def with_prefect(
     database_url = f"sqlite:///{home / 'docintake.db'}"
     engine = make_engine(database_url)
     contracts = seed(engine, n)
-    server = PrefectServer(home / "prefect", free_port())
+    server = PrefectServer(home / "prefect", free_port(), database_url=prefect_database_url)
     server.start()
-    settings = Settings(home=home, database_url=database_url, poll_seconds=1, runner_poll_seconds=1)
+    settings = Settings(
+        home=home, database_url=database_url, poll_seconds=poll, runner_poll_seconds=poll
+    )
     env = runner_environment(settings, server.api_url)
     env.update(
-        DOCINTAKE_HOME=str(home), DOCINTAKE_DATABASE_URL=database_url, DOCINTAKE_POLL_SECONDS="1"
+        DOCINTAKE_HOME=str(home),
+        DOCINTAKE_DATABASE_URL=database_url,
+        DOCINTAKE_POLL_SECONDS=str(poll),
+        DOCINTAKE_RUNNER_POLL_SECONDS=str(poll),
+        PREFECT_LOGGING_LEVEL="WARNING",
     )
-    env.update(DOCINTAKE_RUNNER_POLL_SECONDS="1", PREFECT_LOGGING_LEVEL="WARNING")
     env.pop("DOCINTAKE_SMTP_HOST", None)
     log = (home / "serve.log").open("wb")
     serving = subprocess.Popen(
@@ -265,6 +279,7 @@ def with_prefect(
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent(),  # an interrupted bench leaves no engine behind
     )
     figures: dict[str, float] = {}
     try:
@@ -286,6 +301,7 @@ def with_prefect(
         figures["waiting_runs"] = n
         figures["tree_processes"] = processes
         figures["tree_rss_mb"] = rss
+        figures["engine_rss_waiting_mb"] = tree_usage([serving.pid])[1]
         if waiting_only:
             return figures
         with UnitOfWork(engine) as uow:
@@ -309,6 +325,8 @@ def with_prefect(
 
         wait(lambda: all_sent(len(bulk)), "all e-mails sent", timeout=60 * 60)
         figures["approve_to_all_sent_s"] = time.monotonic() - started
+        # Memory after every run's second phase: flat means no growth per run executed.
+        figures["engine_rss_done_mb"] = tree_usage([serving.pid])[1]
         figures["median_approval_to_mail_s"] = statistics.median(latencies(engine, approved_at))
         single_at: dict[str, datetime] = {}
         for number, run_id in enumerate(held, start=1):
@@ -369,6 +387,13 @@ def floor(n: int, root: Path) -> float:
     return elapsed
 
 
+def _postgres_url() -> Any:
+    """A throw-away PostgreSQL database for the Prefect server (asyncpg driver)."""
+    from tests.support.databases import fresh_postgres
+
+    return fresh_postgres("docintake_bench_prefect")
+
+
 def main() -> None:
     """Run both measurements and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -376,6 +401,14 @@ def main() -> None:
     parser.add_argument(
         "--single", type=int, default=10, help="runs approved one at a time at the end"
     )
+    parser.add_argument("--poll", type=float, default=0.5, help="engine and intake poll, s")
+    parser.add_argument(
+        "--prefect-db",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="the Prefect server's database (postgres: a throw-away one on the machine's server)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
     parser.add_argument(
         "--waiting-only",
@@ -385,32 +418,54 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="docintake-throughput-"))
     os.environ.pop("PREFECT_API_URL", None)
+    load = os.getloadavg()[0]
     try:
-        figures = with_prefect(
-            args.n, root, min(args.single, args.n), waiting_only=args.waiting_only
-        )
+        with contextlib.ExitStack() as stack:
+            prefect_url = None
+            if args.prefect_db == "postgres":
+                url = stack.enter_context(_postgres_url())
+                prefect_url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+            figures = with_prefect(
+                args.n,
+                root,
+                min(args.single, args.n),
+                waiting_only=args.waiting_only,
+                poll=args.poll,
+                prefect_database_url=prefect_url,
+            )
         floor_s = None if args.waiting_only else floor(args.n, root)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    print(f"e-mails:                              {args.n}")
-    print(f"drop → all waiting for approval:      {figures['to_all_waiting_s']:.1f} s")
-    print(
-        f"serve tree with {args.n} runs waiting:   {figures['tree_processes']:.0f} processes, "
-        f"{figures['tree_rss_mb']:.0f} MB RSS"
-    )
-    if floor_s is None:
+    total = figures["to_all_waiting_s"] + figures["approve_to_all_sent_s"] if floor_s else None
+    result = {
+        "n": args.n,
+        "prefect_db": args.prefect_db,
+        "poll_s": args.poll,
+        "to_waiting_s": round(figures["to_all_waiting_s"], 1),
+        "applications_per_s": round(args.n / figures["to_all_waiting_s"], 2),
+        "approvals_to_mail_s": round(figures.get("approve_to_all_sent_s", 0.0), 1) or None,
+        "floor_s": round(floor_s, 1) if floor_s else None,
+        "ratio": round(total / floor_s, 1) if total and floor_s else None,
+        "approval_to_mail_median_s": round(figures["median_single_approval_to_mail_s"], 2)
+        if "median_single_approval_to_mail_s" in figures
+        else None,
+        "bulk_approval_to_mail_median_s": round(figures["median_approval_to_mail_s"], 2)
+        if "median_approval_to_mail_s" in figures
+        else None,
+        "processes": int(figures["tree_processes"]),
+        "rss_mb": round(figures["tree_rss_mb"]),
+        "engine_rss_waiting_mb": round(figures["engine_rss_waiting_mb"]),
+        "engine_rss_done_mb": round(figures["engine_rss_done_mb"])
+        if "engine_rss_done_mb" in figures
+        else None,
+        "load_average_at_start": round(load, 1),
+    }
+    if args.json:
+        print(json.dumps(result))
         return
-    total = figures["to_all_waiting_s"] + figures["approve_to_all_sent_s"]
-    print(f"approve (bulk) → all e-mails sent:    {figures['approve_to_all_sent_s']:.1f} s")
-    print(f"median approval → e-mail (bulk):      {figures['median_approval_to_mail_s']:.1f} s")
-    if "median_single_approval_to_mail_s" in figures:
-        print(
-            f"median approval → e-mail (one by one): "
-            f"{figures['median_single_approval_to_mail_s']:.1f} s"
-        )
-    print(f"floor (same handlers, no Prefect):    {floor_s:.1f} s")
-    print(f"Prefect path / floor:                 {total / floor_s:.1f}×")
+    for key, value in result.items():
+        print(f"{key:32} {value}")
 
 
 if __name__ == "__main__":

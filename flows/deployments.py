@@ -47,3 +47,9 @@ async def build_deployments(*, schedules: bool = True) -> list[RunnerDeployment]
         )
     )
     return deployments
+
+
+# Every flow served, by flow name: what the in-process engine executes for a deployment.
+SERVED_FLOWS: dict[str, Flow[Any, Any]] = {
+    served.name: served for served in (*REQUEST_FLOWS.values(), intake, daily, reminders)
+}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prefect import flow, get_run_logger, task
 from prefect.deployments import arun_deployment
 from sqlmodel import select
@@ -11,6 +13,9 @@ from flows.markdown import escape_markdown
 from flows.request_flow import IO_BACKOFF, IO_RETRIES, deliver_mail
 from handlers import decisions
 from handlers.models import Application, ApplicationStatus
+
+# Request runs the intake starts concurrently.
+START_AT_ONCE = 8
 
 # Every request-type flow is served under this deployment name: `<form_type>/docintake`.
 DEPLOYMENT_NAME = "docintake"
@@ -91,10 +96,17 @@ async def intake(take_mail: bool = True) -> int:
     logger = get_run_logger()
     if take_mail:
         take_new_mail()
-    started = 0
-    for application_id in applications_to_start():
-        await start_request(application_id)
-        started += 1
+    # Several starts at once: each is a few API calls, and one after the other they were the
+    # slowest step between an e-mail and its waiting run (~2 s each on a busy server).
+    gate = asyncio.Semaphore(START_AT_ONCE)
+
+    async def start(application_id: int) -> None:
+        async with gate:
+            await start_request(application_id)
+
+    to_start = applications_to_start()
+    await asyncio.gather(*(start(application_id) for application_id in to_start))
+    started = len(to_start)
     if started:
         logger.info("Started %d request run(s)", started)
     await deliver_mail()

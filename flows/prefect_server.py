@@ -19,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from flows.processes import die_with_parent
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
@@ -107,6 +109,8 @@ class PrefectServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # Our server dies with us, even when we are SIGKILLed: no orphan on the port.
+                preexec_fn=die_with_parent(),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

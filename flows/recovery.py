@@ -9,7 +9,14 @@ not asked again (`wait_for_decision`), and every step is idempotent by the appli
 run cancelled by a person, or one that failed in our own code, is left alone: staff decide about
 those (the Retry button in the Prefect UI).
 
-When a whole host goes away nobody is left to mark its runs: they stay Running. For that, run
+A run whose process was killed outright (SIGKILL, the OOM killer) stays Pending or Running with
+nobody to mark it. The engine writes which process holds each run (`infrastructure_pid`); a
+housekeeping pass asks Prefect for every non-final run of an open application and restarts the
+ones whose process on this host is gone, without waiting for any event. Decisions a run holds
+in Prefect are copied into our database first (flows/decisions_given.py), since the restart
+deletes them.
+
+When a whole host goes away nobody on it is left to check: its runs stay Running. For that, run
 processes send heartbeats, and an automation on the server marks a run that stops sending them,
 without having suspended or finished, Crashed — Prefect's recipe for "zombie" runs, with the
 suspension added as a legitimate end (the recipe as documented would crash every waiting run).
@@ -21,7 +28,7 @@ SMTP server was away, goes out without waiting for the next request.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -32,14 +39,16 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import State, StateType
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
 from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
-from prefect.states import AwaitingRetry
+from prefect.states import AwaitingRetry, Crashed
 
 from flows.common import deliver_due_mail, uow_factory
+from flows.decisions_given import application_of, capture_decisions
+from flows.engine import holder_is_gone
 from flows.settings import Settings
 from handlers import decisions
 
@@ -60,34 +69,78 @@ def interrupted(state: State | None) -> bool:
     return state.type == StateType.CANCELLED and (state.message or "").startswith(RUNNER_SHUTDOWN)
 
 
+# A claimed run gets its holder written right after the claim; one still without a holder
+# after this long was claimed by a process that died in between.
+UNCLAIMED_GRACE = timedelta(seconds=60)
+
+
+def process_gone(run: FlowRun, *, now: datetime) -> bool:
+    """True for a Pending or Running run whose process is known to be gone.
+
+    The engine writes `host:pid:start` into `infrastructure_pid` when it claims a run; a process
+    on this host is checked directly. A run held on another host is left to that host and to
+    the heartbeat automation (None from `holder_is_gone`).
+    """
+    state = run.state
+    if state is None or state.type not in (StateType.PENDING, StateType.RUNNING):
+        return False
+    gone = holder_is_gone(run.infrastructure_pid)
+    if gone is not None:
+        return gone
+    if run.infrastructure_pid:
+        return False
+    return state.type == StateType.PENDING and now - state.timestamp > UNCLAIMED_GRACE
+
+
 async def restart_interrupted_runs(settings: Settings, client: PrefectClient) -> list[str]:
-    """Reschedule every interrupted run whose application is still open; their references."""
+    """Restart every run of an open application that stopped, or whose process is gone.
+
+    Asks our database which runs carry open applications and Prefect where each one is: a
+    Crashed run, one cancelled by a shutdown, and a Pending or Running run whose process is gone
+    are restarted — after the decisions they hold were copied into our database, since the
+    restart deletes a run's inputs. Their references.
+    """
     open_runs = decisions.open_runs(uow=uow_factory(settings))
     run_ids = list(open_runs)
     restarted: list[str] = []
+    moment = datetime.now(UTC)
     for start in range(0, len(run_ids), BATCH):
         runs = await client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
                 id=FlowRunFilterId(any_=[UUID(i) for i in run_ids[start : start + BATCH]]),
-                state=FlowRunFilterState(
-                    type=FlowRunFilterStateType(any_=[StateType.CRASHED, StateType.CANCELLED])
-                ),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=_MAYBE_STOPPED)),
             )
         )
         for run in runs:
-            if not interrupted(run.state):
+            gone = process_gone(run, now=moment)
+            if not (gone or interrupted(run.state)):
                 continue
             reference = open_runs[str(run.id)]
+            application_id = application_of(run.parameters)
+            if application_id is not None:
+                # Before the restart deletes them; a failure here leaves the run for next time.
+                await capture_decisions(client, run.id, application_id)
+            if gone:
+                await client.set_flow_run_state(
+                    run.id,
+                    Crashed(message=f"Its process ({run.infrastructure_pid or '?'}) is gone."),
+                    force=True,
+                )
             result: OrchestrationResult[Any] = await client.set_flow_run_state(
-                run.id, AwaitingRetry(message=f"Restarted by docintake ({reference})")
+                run.id, AwaitingRetry(message=f"Restarted by docintake ({reference})"), force=gone
             )
             if result.status == SetStateStatus.ACCEPT:
                 # Reference and state only: the run's message may quote a traceback.
                 log.warning(
-                    "restarted the %s run of %s", run.state.name if run.state else "?", reference
+                    "restarted the %s run of %s",
+                    "vanished" if gone else run.state.name if run.state else "?",
+                    reference,
                 )
                 restarted.append(reference)
     return restarted
+
+
+_MAYBE_STOPPED = [StateType.CRASHED, StateType.CANCELLED, StateType.PENDING, StateType.RUNNING]
 
 
 UNRESPONSIVE_AUTOMATION = "docintake: crash runs whose process is gone"

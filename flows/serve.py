@@ -21,10 +21,17 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flows.common import load_settings
 from flows.prefect_server import PrefectServer, stop_process_group
+from flows.processes import (
+    AlreadyServingError,
+    HomeLock,
+    PortTakenError,
+    claim_port,
+    die_with_parent,
+)
 from flows.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,36 +66,51 @@ def runner_environment(settings: Settings, api_url: str) -> dict[str, str]:
 def run(settings: Settings, *, start_server: bool, runner_log: Path | None = None) -> int:
     """Run serve (start_server) or worker until a signal or the runner ends; its exit code."""
     api_url = os.environ.get("PREFECT_API_URL")
-    server: PrefectServer | None = None
-    if api_url is None:
-        if not start_server:
-            raise ServeError("a worker needs PREFECT_API_URL (the shared Prefect server)")
-        server = PrefectServer(settings.prefect_home, settings.prefect_port)
-        server.start()
-        api_url = server.api_url
-        print(f"Prefect UI: {server.ui_url}", flush=True)
-    portal = start_portal(settings) if start_server else None
+    if api_url is None and not start_server:
+        raise ServeError("a worker needs PREFECT_API_URL (the shared Prefect server)")
+    lock = HomeLock(settings.home) if start_server else None
+    try:
+        if lock is not None:
+            lock.acquire()
+        return _run(settings, api_url, runner_log, start_server=start_server)
+    except (AlreadyServingError, PortTakenError) as exc:
+        raise ServeError(str(exc)) from exc
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run(
+    settings: Settings, api_url: str | None, runner_log: Path | None, *, start_server: bool
+) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    # Before anything starts: a stop while the server or the portal comes up still cleans up.
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server: PrefectServer | None = None
+    portal: PortalThread | None = None
     runner: subprocess.Popen[bytes] | None = None
     try:
-        output = runner_log.open("ab") if runner_log is not None else None
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "flows.serve"],
-            env=runner_environment(settings, api_url),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT if output is not None else None,
-            start_new_session=True,
-        )
-        if output is not None:
-            output.close()
-        while not stop.is_set() and runner.poll() is None:
-            stop.wait(0.5)
+        if api_url is None:
+            stopped = claim_port(settings.prefect_port, settings.prefect_home)
+            if stopped is not None:
+                log.warning("stopped the previous serve's orphaned Prefect server: %s", stopped)
+            server = PrefectServer(settings.prefect_home, settings.prefect_port)
+            server.start()
+            api_url = server.api_url
+            print(f"Prefect UI: {server.ui_url}", flush=True)
+        portal = start_portal(settings) if start_server and not stop.is_set() else None
+        while not stop.is_set():
+            runner = _start_engine(settings, api_url, runner_log)
+            started = time.monotonic()
+            while not stop.is_set() and runner.poll() is None:
+                stop.wait(0.5)
+            if stop.is_set() or not _should_restart(runner.returncode, time.monotonic() - started):
+                break
+            log.warning("engine process exited (%s); starting a fresh one", runner.returncode)
     finally:
         if runner is not None:
             stop_process_group(runner)
@@ -98,7 +120,41 @@ def run(settings: Settings, *, start_server: bool, runner_log: Path | None = Non
             server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0 if stop.is_set() else (runner.returncode or 0)
+    if stop.is_set() or runner is None:
+        return 0
+    return runner.returncode or 0
+
+
+# An engine that dies this soon after its start would only die again: give up and say so.
+STEADY_SECONDS = 30.0
+
+
+def _should_restart(exit_code: int | None, ran_seconds: float) -> bool:
+    """Start a fresh engine when it asked for one, or when it died after running a while."""
+    from flows.engine import restart_reason
+
+    return restart_reason(exit_code) or ran_seconds >= STEADY_SECONDS
+
+
+def _start_engine(
+    settings: Settings, api_url: str, runner_log: Path | None
+) -> subprocess.Popen[bytes]:
+    """The engine child (`python -m flows.serve`) in its own process group."""
+    output = runner_log.open("ab") if runner_log is not None else None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "flows.serve"],
+            env=runner_environment(settings, api_url),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None,
+            start_new_session=True,
+            # SIGKILLed serve: the engine drains and exits instead of running on unwatched.
+            preexec_fn=die_with_parent(),
+        )
+    finally:
+        if output is not None:
+            output.close()
 
 
 def start_portal(settings: Settings) -> PortalThread | None:
@@ -150,16 +206,82 @@ async def _poll_intake(settings: Settings) -> None:
         await asyncio.sleep(settings.poll_seconds)
 
 
-async def serve_deployments(settings: Settings) -> None:
-    """Serve every deployment with a short poll interval, and poll the intake, until stopped."""
+def _intake_thread(settings: Settings) -> threading.Thread:
+    """The intake poll on a thread and event loop of its own.
+
+    Parsing documents and the intake's database work are blocking: on the engine's loop they
+    would hold up every claim and cancellation behind one slow attachment.
+    """
+    thread = threading.Thread(
+        target=asyncio.run, args=(_poll_intake(settings),), name="intake-poll", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+async def _prepare(settings: Settings) -> list[Any]:
+    """Schema, deployments and the automation: what both engines need before serving."""
     from prefect.client.orchestration import get_client
-    from prefect.runner import Runner
 
     from flows.cli_intake import ensure_schema
     from flows.deployments import build_deployments
     from flows.recovery import ensure_unresponsive_run_automation
 
     ensure_schema(settings)
+    deployments = await build_deployments()
+    try:
+        async with get_client() as client:
+            await ensure_unresponsive_run_automation(settings, client)
+    except Exception as exc:  # serving matters more; without it only vanished hosts go unnoticed
+        log.error("could not set up the unresponsive-run automation (%s)", type(exc).__name__)
+    return deployments
+
+
+async def _capture_decisions(flow_run: Any) -> int:
+    """Copy a request run's decisions into our database before it runs (decisions_given.py)."""
+    from prefect.client.orchestration import get_client
+
+    from flows.decisions_given import application_of, capture_decisions
+
+    application_id = application_of(flow_run.parameters)
+    if application_id is None:
+        return 0
+    async with get_client() as client:
+        return await capture_decisions(client, flow_run.id, application_id)
+
+
+async def serve_in_process(settings: Settings) -> int:
+    """Serve every deployment with the in-process engine until a signal; the exit code.
+
+    `RESTART_EXIT_CODE` asks the parent for a fresh process (memory ceiling or age).
+    """
+    from flows.deployments import SERVED_FLOWS
+    from flows.engine import RESTART_EXIT_CODE, Engine
+
+    flows_by_id = {}
+    for deployment in await _prepare(settings):
+        flows_by_id[await deployment.aapply()] = SERVED_FLOWS[deployment.flow_name]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    engine = Engine(
+        flows_by_id,
+        concurrency=settings.engine_concurrency,
+        poll_seconds=settings.runner_poll_seconds,
+        max_rss_mb=settings.engine_max_rss_mb,
+        max_age_seconds=settings.engine_max_age_seconds,
+        grace_seconds=settings.engine_grace_seconds,
+        before_run=_capture_decisions,
+    )
+    _intake_thread(settings)
+    reason = await engine.run(stop)
+    return RESTART_EXIT_CODE if reason is not None else 0
+
+
+async def serve_deployments(settings: Settings) -> None:
+    """Serve every deployment with Prefect's Runner (a process per run) and poll the intake."""
+    from prefect.runner import Runner
 
     runner = Runner(
         name=f"docintake-{socket.gethostname()}-{os.getpid()}".replace("/", "-"),
@@ -168,13 +290,8 @@ async def serve_deployments(settings: Settings) -> None:
         # Schedules belong to the deployment, not to one runner: another may still serve it.
         pause_on_shutdown=False,
     )
-    for deployment in await build_deployments():
+    for deployment in await _prepare(settings):
         await runner.aadd_deployment(deployment)
-    try:
-        async with get_client() as client:
-            await ensure_unresponsive_run_automation(settings, client)
-    except Exception as exc:  # serving matters more; without it only vanished hosts go unnoticed
-        log.error("could not set up the unresponsive-run automation (%s)", type(exc).__name__)
     poller = asyncio.create_task(_poll_intake(settings))
     try:
         await runner.start()
@@ -189,7 +306,11 @@ def main() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # One line per API call would drown what matters in the serve log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    asyncio.run(serve_deployments(load_settings()))
+    settings = load_settings()
+    if settings.engine == "subprocess":
+        asyncio.run(serve_deployments(settings))
+        return
+    sys.exit(asyncio.run(serve_in_process(settings)))
 
 
 if __name__ == "__main__":

@@ -117,7 +117,32 @@ class Settings(BaseSettings):
     # Prefect.
     prefect_port: int = 4200
     runner_poll_seconds: float = 2.0
-    # Flow-run processes one serve/worker runs at once (each imports Prefect: ~100 MB).
+    engine: Literal["in-process", "subprocess"] = Field(
+        "in-process",
+        description="How serve/worker execute runs: in-process (one long-lived process, runs"
+        " on threads) or subprocess (Prefect's Runner: a new process per run, for isolation).",
+    )
+    engine_concurrency: int = Field(
+        16, ge=1, description="Runs one in-process engine executes at once."
+    )
+    engine_max_rss_mb: float = Field(
+        1024.0,
+        ge=0,
+        description="An engine process above this resident memory hands over to a fresh one"
+        " (0: never).",
+    )
+    engine_max_age_seconds: float = Field(
+        6 * 3600.0,
+        ge=0,
+        description="An engine process this old hands over to a fresh one (0: never).",
+    )
+    engine_grace_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="On stop or hand-over, how long executing runs get to finish before they"
+        " are left to the next engine (rescheduled).",
+    )
+    # Subprocess engine only: flow-run processes at once (each imports Prefect: ~100 MB).
     runner_process_limit: int = 4
     heartbeat_seconds: int = Field(
         30, ge=30, description="How often a running flow run says it is alive (Prefect: >= 30)."

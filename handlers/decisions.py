@@ -138,6 +138,8 @@ def record_decision(
             )
         ).first()
         if existing is not None:
+            # Detached before the closing rollback would expire its attributes.
+            uow.session.expunge(existing)
             return existing
         approval = Approval(
             application_id=application_id, decision=decision, staff=staff, comment=comment

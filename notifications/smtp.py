@@ -1,7 +1,11 @@
 """Transports: a real SMTP relay (aiosmtplib), or a folder of `.eml` files.
 
-The SMTP transport speaks STARTTLS/TLS and login and retries temporary failures with backoff;
-the folder transport is the embedded default when no SMTP host is configured.
+The SMTP transport speaks STARTTLS/TLS and login and retries temporary failures with backoff —
+but never once the message data may have reached the relay: a timeout or a lost connection
+during the DATA exchange may mean the mail was accepted and only the answer was lost, and a
+retry there would send a copy (a relay that stalled after DATA once made one row 8 copies per
+delivery attempt). That case raises `DeliveryUnknownError` for the outbox to decide. The folder
+transport is the embedded default when no SMTP host is configured.
 """
 
 from __future__ import annotations
@@ -39,6 +43,21 @@ class Transport(Protocol):
 
 class PermanentSendError(RuntimeError):
     """The server refused the message for good (5xx): retrying now will not help."""
+
+
+class DeliveryUnknownError(RuntimeError):
+    """The DATA exchange broke off without an answer: the relay may or may not have the mail."""
+
+
+class _DataAwareSMTP(aiosmtplib.SMTP):
+    """An SMTP client that remembers whether the DATA exchange began on this message."""
+
+    data_started = False
+
+    async def data(self, message: str | bytes, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        """Mark the DATA exchange as begun, then run it."""
+        self.data_started = True
+        return await super().data(message, **kwargs)
 
 
 def build_message(
@@ -87,12 +106,12 @@ class SmtpTransport:
     mail_from: str = "pieteikumi@example.lv"
     retries: int = 3
     backoff_seconds: float = 0.5
-    _client: aiosmtplib.SMTP | None = field(default=None, init=False, repr=False)
+    _client: _DataAwareSMTP | None = field(default=None, init=False, repr=False)
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    async def _connect(self) -> _DataAwareSMTP:
         if self._client is not None and self._client.is_connected:
             return self._client
-        client = aiosmtplib.SMTP(
+        client = _DataAwareSMTP(
             hostname=self.host,
             port=self.port,
             use_tls=self.tls,
@@ -106,20 +125,29 @@ class SmtpTransport:
         return client
 
     async def send(self, message: EmailMessage) -> None:
-        """Send one message; 4xx and lost connections are retried, 5xx raise at once."""
+        """Send one message; 4xx and lost connections are retried, 5xx raise at once.
+
+        A timeout or lost connection once DATA began raises DeliveryUnknownError, unretried.
+        """
         attempt = 0
         while True:
+            client: _DataAwareSMTP | None = None
             try:
                 client = await self._connect()
+                client.data_started = False
                 await client.send_message(message)
                 return
             except aiosmtplib.SMTPResponseException as exc:
-                # A refused recipient or message: the connection itself is still fine.
+                # A refused recipient or message: an answer came, the connection is still fine.
                 if exc.code >= 500:
                     raise PermanentSendError(f"{exc.code} {exc.message}") from exc
                 error: Exception = exc
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 await self.close()
+                if client is not None and client.data_started:
+                    raise DeliveryUnknownError(
+                        f"no answer after DATA ({type(exc).__name__}): the relay may have it"
+                    ) from exc
                 error = exc
             attempt += 1
             if attempt > self.retries:

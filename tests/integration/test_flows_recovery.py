@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from functools import partial
 
 import pytest
-from prefect.states import Crashed, Running
+from prefect.states import Crashed, Pending, Running
 
+from flows.engine import process_start_ticks
+from handlers import decisions
 from handlers.models import ApplicationStatus
 from tests.support.flows_helpers import (
     applied_by,
@@ -88,3 +93,35 @@ def test_a_run_whose_process_vanished_is_marked_crashed_and_restarted(
         code, output = staff_cli("approve", ref, "--staff", "Ilze")
         assert code == 0, output
     prefect_env.wait_for_status(application_id, ApplicationStatus.applied)
+
+
+def _dead_process_identity() -> str:
+    """The holder identity of a process that has exited, as the engine writes it."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    identity = f"{socket.gethostname()}:{child.pid}:{process_start_ticks(child.pid)}"
+    child.kill()
+    child.wait()
+    return identity
+
+
+def test_a_decision_given_as_its_engine_dies_is_applied_once(prefect_env: PrefectEnv) -> None:
+    """A resumed run whose engine died after claiming it: the decision is kept and applied once."""
+    books = seed_contract(prefect_env)
+    application_id, reference, run_id = waiting_application(
+        prefect_env, books, "user_add", new_user_fields(f"w.{books.contract_no}@ozols.test")
+    )
+    prefect_env.kill_serving()
+    code, output = staff_cli("approve", reference, "--staff", "Ilze")
+    assert code == 0, output
+    # As an engine leaves a run it claimed just before a SIGKILL: Pending, held by a dead pid.
+    prefect_env.force_state(run_id, Pending())
+    prefect_env.set_holder(run_id, _dead_process_identity())
+    assert decisions.approvals_for(application_id, uow=prefect_env.uow()) == []
+
+    prefect_env.start_serving()
+    assert applied_by(prefect_env, application_id) == ["Ilze"]
+    prefect_env.wait_for(
+        partial(in_state, prefect_env, run_id, "Completed"), what="the restarted run to complete"
+    )
+    history = prefect_env.state_history(run_id)
+    assert any(name == "Crashed" and "is gone" in m for name, m in history), history

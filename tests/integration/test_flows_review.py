@@ -10,10 +10,11 @@ from prefect._internal.pydantic.v2_schema import create_v2_schema
 from prefect.utilities.schema_tools.validation import ValidationError, validate
 from sqlmodel import select
 
+from flows.decisions_given import given_decisions, record_given
 from flows.review import Decision, decision_model, decision_problem, review_markdown
 from handlers import decisions
 from handlers.db import UnitOfWork
-from handlers.models import Application, ApplicationStatus, Contract, OutboxMessage
+from handlers.models import Application, ApplicationStatus, Approval, Contract, OutboxMessage
 from tests.support.books import seed_contract
 
 
@@ -154,6 +155,30 @@ def _stored(uow: UnitOfWork, status: ApplicationStatus, contact: str = "valde@oz
         return row.id
 
 
+def test_decisions_are_recorded_once_and_set_the_status(uow: UnitOfWork) -> None:
+    """A first of two approvals keeps waiting; the final one approves; a retry adds nothing."""
+    application_id = _stored(uow, ApplicationStatus.awaiting_approval)
+    decisions.record_decision(
+        application_id, uow=uow, decision="approve", staff="Ilze", comment=None, final=False
+    )
+    assert decisions.get_application(application_id, uow=uow).status == (  # type: ignore[union-attr]
+        ApplicationStatus.awaiting_approval
+    )
+    ids = {
+        decisions.record_decision(
+            application_id, uow=uow, decision="approve", staff="Māris", comment=None, final=True
+        ).id
+        for _ in range(2)
+    }
+    assert len(ids) == 1, "the retry returns the recorded row, readable after its session"
+    with uow:
+        staff = [a.staff for a in uow.session.exec(select(Approval))]
+    assert staff == ["Ilze", "Māris"]
+    assert decisions.get_application(application_id, uow=uow).status == (  # type: ignore[union-attr]
+        ApplicationStatus.approved
+    )
+
+
 def test_rejection_mails_the_comment_to_sender_and_contact(uow: UnitOfWork) -> None:
     """A rejection writes one `request_rejected` mail to the sender, the contact in copy."""
     application_id = _stored(uow, ApplicationStatus.awaiting_approval)
@@ -198,3 +223,29 @@ def test_only_a_waiting_application_expires(uow: UnitOfWork) -> None:
     with uow:
         templates = [m.template for m in uow.session.exec(select(OutboxMessage))]
     assert templates == ["request_expired"]
+
+
+def test_a_captured_decision_obeys_the_same_four_eyes_rule_as_the_flow(uow: UnitOfWork) -> None:
+    """A decision copied from Prefect leaves an unverified sender's request waiting for a second."""
+    verified = _stored(uow, ApplicationStatus.awaiting_approval)
+    unverified = _stored(uow, ApplicationStatus.awaiting_approval)
+    with uow:
+        row = uow.session.get(Application, unverified)
+        assert row is not None
+        row.sender_verified = False
+        uow.session.add(row)
+        uow.commit()
+    given = given_decisions(
+        {"suspended-decision-1-1-response": {"decision": "approve", "staff": "Ilze"}}
+    )
+    assert record_given(verified, given, uow=uow) == 1
+    assert record_given(unverified, given, uow=uow) == 1
+    assert record_given(unverified, given, uow=uow) == 0, "copied once"
+    statuses = {
+        i: decisions.get_application(i, uow=uow).status  # type: ignore[union-attr]
+        for i in (verified, unverified)
+    }
+    assert statuses == {
+        verified: ApplicationStatus.approved,
+        unverified: ApplicationStatus.awaiting_approval,
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -186,3 +187,148 @@ async def _run_reminders(api_url: str) -> str:
                 return str(current.state.name)
             await asyncio.sleep(0.5)
     return "timed out"
+
+
+def _engine_pids(serve_pid: int) -> set[int]:
+    """The engine children (`python -m flows.serve`) under a serve process."""
+    found = set()
+    for pid in _children(serve_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"flows.serve" in command:
+            found.add(pid)
+    return found
+
+
+def test_an_old_engine_is_replaced_and_a_killed_serve_leaves_no_orphan(tmp_path: Path) -> None:
+    """The engine hands over at its age limit; SIGKILL of serve takes server and engine along."""
+    port = free_port()
+    env = _environment(
+        tmp_path, DOCINTAKE_PREFECT_PORT=str(port), DOCINTAKE_ENGINE_MAX_AGE_SECONDS="6"
+    )
+    api_url = f"http://127.0.0.1:{port}/api"
+    serve = subprocess.Popen(
+        [*DOCINTAKE, "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "serve.log").open("wb"),
+        start_new_session=True,
+    )
+    try:
+        _wait(lambda: bool(_engine_pids(serve.pid)), timeout=90, what="an engine")
+        first = _engine_pids(serve.pid)
+        _wait(
+            lambda: bool(_engine_pids(serve.pid) - first),
+            timeout=90,
+            what="a fresh engine after the age limit",
+        )
+        assert serve.poll() is None, "serve stays up while its engine is replaced"
+        _wait(lambda: asyncio.run(_deployment_count(api_url)) >= 10, timeout=90, what="deployments")
+        tree = _children(serve.pid)
+        serve.kill()  # SIGKILL: serve itself gets no chance to stop anything
+        serve.wait()
+        _wait(lambda: not any(_alive(pid) for pid in tree), timeout=60, what="every child to die")
+        _wait(lambda: not is_healthy(api_url), timeout=30, what="the server to go")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(serve.pid, signal.SIGKILL)
+
+
+def test_serve_refuses_a_port_held_by_another_program(tmp_path: Path) -> None:
+    """A port taken by something else: serve exits 2 and names the process holding it."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen();"
+            " print(s.getsockname()[1], flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        port = int(holder.stdout.readline())
+        result = subprocess.run(
+            [*DOCINTAKE, "serve"],
+            env=_environment(tmp_path, DOCINTAKE_PREFECT_PORT=str(port)),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        assert f"pid {holder.pid}" in result.stderr
+        assert "Prefect UI" not in result.stdout
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_second_serve_on_the_same_home_is_refused(tmp_path: Path) -> None:
+    """While one serve holds the home's lock, another serve there exits 2 naming the first."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from flows.processes import HomeLock;"
+            " lock = HomeLock(Path(sys.argv[1])); lock.acquire(); print('held', flush=True);"
+            " time.sleep(120)",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        result = subprocess.run(
+            [*DOCINTAKE, "serve"],
+            env=_environment(tmp_path, DOCINTAKE_PREFECT_PORT=str(free_port())),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        assert f"another docintake serve (pid {holder.pid})" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_serve_replaces_the_orphaned_server_of_its_own_home(tmp_path: Path) -> None:
+    """A Prefect server left behind on this home's port is stopped and serve starts its own."""
+    port = free_port()
+    orphan = PrefectServer(tmp_path / "prefect", port)
+    orphan.start()
+    assert orphan.process is not None
+    orphan_pid = orphan.process.pid
+    env = _environment(tmp_path, DOCINTAKE_PREFECT_PORT=str(port))
+    serve = subprocess.Popen(
+        [*DOCINTAKE, "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "serve.log").open("wb"),
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        assert serve.stdout.readline().startswith("Prefect UI:")
+        assert not _alive(orphan_pid), "the orphan was stopped"
+        assert is_healthy(f"http://127.0.0.1:{port}/api")
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=60) == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+        orphan.stop()

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import pytest
@@ -107,6 +107,15 @@ class PrefectEnv:
             async with PrefectClient(self.api_url) as client:
                 result = await client.set_flow_run_state(UUID(flow_run_id), state, force=True)
             assert result.status.value == "ACCEPT", result
+
+        asyncio.run(put())
+
+    def set_holder(self, flow_run_id: str, identity: str) -> None:
+        """Write the process that holds a run, as the engine does when it claims one."""
+
+        async def put() -> None:
+            async with PrefectClient(self.api_url) as client:
+                await client.update_flow_run(UUID(flow_run_id), infrastructure_pid=identity)
 
         asyncio.run(put())
 
@@ -351,7 +360,15 @@ def valid_reg_no(seed: int) -> str:
     return valid_reg_no(seed + 1)
 
 
-def seed_contract(env: PrefectEnv, *, users: int = 2, label: str | None = None) -> SeededContract:
+class HasBooks(Protocol):
+    """Anything that opens a unit of work on the accounts database (a PrefectEnv, a test's own)."""
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work."""
+        ...
+
+
+def seed_contract(env: HasBooks, *, users: int = 2, label: str | None = None) -> SeededContract:
     """Put a fresh customer, contract, authorized person and `users` active users in the books."""
     from datetime import date
     from decimal import Decimal
@@ -432,7 +449,7 @@ def common_fields(books: SeededContract) -> dict[str, Any]:
 
 
 def add_application(
-    env: PrefectEnv, books: SeededContract, form_type: str, fields: dict[str, Any]
+    env: HasBooks, books: SeededContract, form_type: str, fields: dict[str, Any]
 ) -> int:
     """Record a valid parsed application as intake would; the serve process then starts it."""
     from handlers.models import utcnow
