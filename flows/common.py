@@ -11,7 +11,7 @@ from flows.settings import Settings
 from handlers.db import UnitOfWork, make_engine
 
 if TYPE_CHECKING:
-    from notifications.delivery import DeliveryReport
+    from flows.delivery import DeliveryReport
 
 
 def load_settings() -> Settings:
@@ -34,11 +34,12 @@ def uow_factory(settings: Settings) -> UnitOfWork:
 
 async def deliver_due_mail(settings: Settings) -> DeliveryReport:
     """Send what the outbox holds that is due (new, or due for another try), as configured."""
-    from notifications.delivery import deliver_pending, transport_from
+    # Imported here: the delivery loop pulls in aiosmtplib and Jinja, which most commands skip.
+    from flows.delivery import deliver_pending, transport_for
 
     return await deliver_pending(
         uow_factory=lambda: uow_factory(settings),
-        transport=transport_from(settings),
+        transport=transport_for(settings),
         home=settings.home,
         reset_url=settings.password_reset_url,
         login_url=settings.login_url,

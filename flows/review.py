@@ -16,6 +16,7 @@ from prefect.input import RunInput
 from pydantic import ConfigDict, Field
 
 from forms.catalogue import form_by_code
+from forms.catalogue import form_titles as catalogue_titles
 from handlers.models import Application, Approval
 
 # A rejection without a reason leaves the client guessing: the schema refuses it.
@@ -90,10 +91,7 @@ def _cell(value: Any) -> str:
 
 def form_titles(form_type: str | None) -> tuple[str, str]:
     """The form's Latvian and English titles (the code itself when the catalogue lacks it)."""
-    form = form_by_code(form_type or "")
-    if form is None:
-        return (form_type or "?", form_type or "?")
-    return (form.title_lv, form.title_en)
+    return catalogue_titles(form_type) if form_type else ("?", "?")
 
 
 def review_markdown(

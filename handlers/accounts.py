@@ -22,9 +22,9 @@ from handlers.lookups import (
     snapshot,
 )
 from handlers.models import Contract, Invoice, LedgerEntry, UserStatus
+from handlers.outbox import enqueue
 from handlers.results import OperationResult, RuleViolation, failure, run_once, success
 from handlers.users import accountant_emails
-from notifications.outbox import enqueue
 
 
 def _start_of(day: date) -> datetime:

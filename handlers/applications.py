@@ -16,6 +16,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from handlers import outbox
 from handlers.db import UnitOfWork
 from handlers.models import (
     Application,
@@ -30,7 +31,7 @@ from handlers.models import (
     User,
     utcnow,
 )
-from notifications import outbox
+from handlers.replies import reply_addresses
 
 FINAL_MESSAGE_STATES = frozenset(
     {MessageStatus.done, MessageStatus.rejected, MessageStatus.quarantined}
@@ -305,17 +306,13 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
                     application_id=row.id,
                 )
             )
-            cc: list[str] = []
-            submitter = _text_field(cmd, "submitter_email")
-            contact = None if submitter is None else submitter.strip().lower()
-            if (
-                contract is not None
-                and contract.id is not None
-                and contact is not None
-                and contact != cmd.sender
-                and contact in _contract_addresses(session, contract.id)
-            ):
-                cc.append(contact)
+            # The contact e-mail gets a copy only when the books know it for this contract.
+            known = (
+                _contract_addresses(session, contract.id)
+                if contract is not None and contract.id is not None
+                else set()
+            )
+            _sender, *cc = reply_addresses(row, books_addresses=known)
             context: dict[str, Any] = {
                 "reference": reference,
                 "form_title_lv": cmd.form_title_lv,

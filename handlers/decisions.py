@@ -12,7 +12,8 @@ from sqlmodel import select
 
 from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Approval, utcnow
-from notifications.outbox import enqueue
+from handlers.outbox import enqueue
+from handlers.replies import reply_addresses
 
 # A staff decision may only move an application that is still on its way to the books.
 _OPEN = {
@@ -155,13 +156,9 @@ def record_decision(
 
 
 def _recipients(application: Application) -> tuple[str | None, list[str]]:
-    """The client's reply addresses: the sender first, the form's contact e-mail as a copy."""
-    contact = application.fields.get("submitter_email")
-    sender = application.sender
-    if sender is None:
-        return (contact if isinstance(contact, str) else None), []
-    cc = [contact] if isinstance(contact, str) and contact.lower() != sender.lower() else []
-    return sender, cc
+    """The client's reply addresses as one mail: the first addressed, the others in copy."""
+    first, *others = reply_addresses(application) or (None,)
+    return first, list(others)
 
 
 def reject_application(

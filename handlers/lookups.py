@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from forms.catalogue import form_by_code
+from forms.catalogue import form_titles
 from handlers.commands import Command
 from handlers.db import UnitOfWork
 from handlers.messages import message
@@ -24,8 +24,8 @@ from handlers.models import (
     UserRole,
     UserStatus,
 )
+from handlers.outbox import enqueue
 from handlers.results import RuleViolation
-from notifications.outbox import enqueue
 
 CENT = Decimal("0.01")
 
@@ -163,13 +163,13 @@ def confirm(
     uow: UnitOfWork, cmd: Command, form_type: str, summary_code: str, **params: Any
 ) -> None:
     """Enqueue the confirmation e-mail to everyone the command says to reply to."""
-    form = form_by_code(form_type)
+    title_lv, title_en = form_titles(form_type)
     summary_lv, summary_en = message(summary_code, **params)
     context = {
         "reference": cmd.reference,
         "form_type": form_type,
-        "form_title_lv": form.title_lv if form else form_type,
-        "form_title_en": form.title_en if form else form_type,
+        "form_title_lv": title_lv,
+        "form_title_en": title_en,
         "summary_lv": summary_lv,
         "summary_en": summary_en,
     }
@@ -194,13 +194,13 @@ def addressee(user: User) -> dict[str, Any]:
     }
 
 
-def send_credentials(uow: UnitOfWork, cmd: Command, user: User, login_url: str) -> None:
-    """Enqueue the credentials e-mail; the password itself is minted when it is delivered."""
+def send_credentials(uow: UnitOfWork, cmd: Command, user: User) -> None:
+    """Enqueue the credentials e-mail; the password and sign-in link are added at delivery."""
     enqueue(
         uow.session,
         template="credentials",
         recipient=user.email,
-        context={**addressee(user), "login_url": login_url},
+        context=addressee(user),
         dedupe_key=f"{cmd.dedupe_key}:{user.username}",
         application_id=cmd.application_id,
     )

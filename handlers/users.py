@@ -34,7 +34,6 @@ from handlers.models import (
 )
 from handlers.results import OperationResult, RuleViolation, apply_once, run_once
 
-DEFAULT_LOGIN_URL = "https://datubazes.example.lv/login"
 USER_FIELDS = ("username", "status", "blocked_reason", "blocked_from", "email", "role")
 
 
@@ -86,7 +85,7 @@ def register_user(
     uow.session.add(user)
     uow.session.flush()
     audit(uow, cmd, "user.register", "user", user.id, after=snapshot(user, *USER_FIELDS))
-    send_credentials(uow, cmd, user, DEFAULT_LOGIN_URL)
+    send_credentials(uow, cmd, user)
     return user
 
 

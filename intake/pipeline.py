@@ -31,6 +31,7 @@ from handlers.applications import (
 )
 from handlers.db import UnitOfWork
 from handlers.models import MessageStatus
+from handlers.replies import error_lines
 from intake import store
 from intake.mime import Limits, ParsedMessage, Refusal, parse_message
 from intake.senders import SenderVerdict, check_sender
@@ -83,39 +84,6 @@ def blank_form_paths(home: Path) -> list[str]:
                     continue
             paths.append(str(path.resolve()))
     return paths
-
-
-def _field_labels(form_type: str | None, key: str | None) -> tuple[str, str]:
-    form = form_by_code(form_type) if form_type else None
-    if form is None or key is None:
-        return ("", "")
-    base, _, column = key.partition(".")
-    base = base.split("[", 1)[0]
-    if form.table is not None and base == form.table.key:
-        for col in form.table.columns:
-            if column and col.key == column:
-                return (col.label_lv, col.label_en)
-        return (form.table.title_lv, form.table.title_en)
-    try:
-        spec = form.field(base)
-    except KeyError:
-        return ("", "")
-    return (spec.label_lv, spec.label_en)
-
-
-def _error_lines(form_type: str | None, errors: list[dict[str, Any]]) -> list[dict[str, str]]:
-    lines = []
-    for error in errors:
-        label_lv, label_en = _field_labels(form_type, error.get("field"))
-        lines.append(
-            {
-                "field_label_lv": label_lv,
-                "field_label_en": label_en,
-                "message_lv": str(error.get("message_lv", "")),
-                "message_en": str(error.get("message_en", "")),
-            }
-        )
-    return lines
 
 
 def _refusal_context(refused: list[Refusal]) -> dict[str, Any]:
@@ -214,7 +182,7 @@ def _take_forms(
             today=today,
             form_title_lv=form.title_lv if form else "",
             form_title_en=form.title_en if form else "",
-            error_lines=_error_lines(result.form_type, errors),
+            error_lines=error_lines(result.form_type, errors),
         )
         record = applications.create_application(cmd, uow=uow_factory())
         log.info(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiosmtplib
 
@@ -156,14 +156,7 @@ class FolderTransport:
         """Nothing to release."""
 
 
-def _setting(config: Any, name: str, default: Any) -> Any:
-    value = getattr(config, name, default) if config is not None else default
-    secret = getattr(value, "get_secret_value", None)
-    return secret() if callable(secret) else value
-
-
 def transport_from(
-    config: Any = None,
     *,
     host: str | None = None,
     port: int = 587,
@@ -175,25 +168,18 @@ def transport_from(
     mail_from: str = "pieteikumi@example.lv",
     outbox_dir: Path | None = None,
 ) -> Transport:
-    """An SMTP transport when a host is given, else a folder transport into `outbox_dir`.
-
-    Takes plain values, or any object with the same-named `smtp_*`, `mail_from`, `outbox_dir`
-    attributes (the flows' Settings) — read by name, so notifications never imports flows.
-    """
-    host = _setting(config, "smtp_host", host)
-    mail_from = _setting(config, "mail_from", mail_from)
+    """An SMTP transport when a host is given, else a folder transport into `outbox_dir`."""
     if host:
         return SmtpTransport(
             host=host,
-            port=int(_setting(config, "smtp_port", port)),
-            starttls=bool(_setting(config, "smtp_starttls", starttls)),
-            tls=bool(_setting(config, "smtp_tls", tls)),
-            username=_setting(config, "smtp_username", username),
-            password=_setting(config, "smtp_password", password),
-            timeout=float(_setting(config, "smtp_timeout_seconds", timeout)),
+            port=port,
+            starttls=starttls,
+            tls=tls,
+            username=username,
+            password=password,
+            timeout=timeout,
             mail_from=mail_from,
         )
-    folder = _setting(config, "outbox_dir", outbox_dir)
-    if folder is None:
+    if outbox_dir is None:
         raise ValueError("no SMTP host and no outbox folder: nowhere to deliver")
-    return FolderTransport(folder=Path(folder), mail_from=mail_from)
+    return FolderTransport(folder=Path(outbox_dir), mail_from=mail_from)
