@@ -23,6 +23,7 @@ from flows.common import load_settings, uow_factory
 from flows.settings import Settings
 from handlers import decisions
 from handlers.models import Application, ApplicationStatus
+from handlers.threads import client_answers
 
 app = typer.Typer(help="List, show, approve and reject applications.", no_args_is_help=True)
 console = Console()
@@ -182,6 +183,15 @@ def show_request(
         "warnings": application.warnings,
         "errors": application.errors,
         "history": history,
+        "client_answers": [
+            {
+                "received_at": a.received_at.isoformat(),
+                "from": a.from_addr,
+                "subject": a.subject,
+                "text": a.text,
+            }
+            for a in client_answers(application.id or 0, uow=uow_factory(settings))
+        ],
     }
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -199,6 +209,14 @@ def show_request(
             console.print(f"{kind[:-1]}: {issue.get('message_lv')} / {issue.get('message_en')}")
     for entry in history:
         console.print(f"{str(entry['decided_at'])[:16]} {entry['decision']} by {entry['staff']}")
+    for answer in data["client_answers"]:
+        # Client text is printed as data, never as Rich markup.
+        console.print(
+            f"Klienta atbilde / Client's answer {answer['received_at'][:16]} from {answer['from']}"
+            f" — {answer['subject'] or ''}",
+            markup=False,
+        )
+        console.print(answer["text"], markup=False, highlight=False)
 
 
 def _decide_or_exit(reference: str, decision: str, staff: str, comment: str | None) -> None:

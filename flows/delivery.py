@@ -9,7 +9,7 @@ it. Each row is tried at most once per pass.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,14 +18,17 @@ from flows.settings import Settings
 from handlers.db import UnitOfWork
 from handlers.outbox import ClaimedMail, RetryPolicy, claim, finish
 from notifications.render import render
-from notifications.smtp import Transport, build_message, transport_from
+from notifications.smtp import Document, Transport, build_message, mail_domain, transport_from
 
 __all__ = ["DeliveryReport", "deliver_pending", "deliver_pending_sync", "transport_for"]
 
 CLAIM_BATCH = 50
+# Files made for one mail at send time (the invoice PDF), from the claimed row.
+DocumentMaker = Callable[[ClaimedMail], Sequence[Document]]
 # The settings' own defaults, for callers (tests, benches) that pass no links.
 DEFAULT_LOGIN_URL: str = Settings.model_fields["login_url"].default
 DEFAULT_RESET_URL: str = Settings.model_fields["password_reset_url"].default
+DEFAULT_SHARED: dict[str, Any] = {"provider_name": Settings.model_fields["provider_name"].default}
 
 
 @dataclass
@@ -59,9 +62,20 @@ def transport_for(settings: Settings) -> Transport:
     )
 
 
-def _context(mail: ClaimedMail, login_url: str, reset_url: str) -> dict[str, Any]:
-    """The row's context with this send's secrets and the links the settings give."""
-    context = {**mail.context, **mail.secrets}
+def shared_context(settings: Settings) -> dict[str, Any]:
+    """What every mail may name, from the settings: the provider."""
+    return {
+        "provider_name": settings.provider_name,
+        "provider_bank": settings.provider_bank,
+        "provider_iban": settings.provider_iban,
+    }
+
+
+def _context(
+    mail: ClaimedMail, login_url: str, reset_url: str, shared: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The row's context with this send's secrets, the links and what every mail names."""
+    context = {**shared, **mail.context, **mail.secrets}
     if mail.template == "credentials":
         context["login_url"] = login_url
     if "token" in mail.secrets:
@@ -77,21 +91,36 @@ def _attachment_paths(home: Path, names: tuple[str, ...]) -> list[Path]:
     return paths
 
 
-async def _send_one(
-    mail: ClaimedMail, transport: Transport, home: Path, login_url: str, reset_url: str
-) -> str | None:
+@dataclass(frozen=True)
+class _Send:
+    """What one pass needs for every mail: the transport and the settings' values."""
+
+    transport: Transport
+    home: Path
+    login_url: str
+    reset_url: str
+    shared: Mapping[str, Any]
+    documents: DocumentMaker | None
+
+
+async def _send_one(mail: ClaimedMail, send: _Send) -> str | None:
     """None when sent, else the error text (kept in the row, without the message body)."""
     try:
-        rendered = render(mail.template, _context(mail, login_url, reset_url))
+        rendered = render(
+            mail.template, _context(mail, send.login_url, send.reset_url, send.shared)
+        )
         message = build_message(
-            mail_from=transport.mail_from,
+            mail_from=send.transport.mail_from,
             recipient=mail.recipient,
             rendered=rendered,
             cc=mail.cc,
-            attachments=_attachment_paths(home, mail.attachments),
-            message_id=None,
+            attachments=_attachment_paths(send.home, mail.attachments),
+            message_id=mail.message_id,
+            in_reply_to=mail.in_reply_to,
+            references=mail.references,
+            documents=send.documents(mail) if send.documents else (),
         )
-        await transport.send(message)
+        await send.transport.send(message)
     except Exception as exc:  # any failure is recorded on the row and retried
         return f"{type(exc).__name__}: {exc}"
     return None
@@ -108,20 +137,30 @@ async def deliver_pending(
     lease_seconds: float = 600.0,
     reset_url: str = DEFAULT_RESET_URL,
     login_url: str = DEFAULT_LOGIN_URL,
+    shared_context: Mapping[str, Any] | None = None,
+    documents: DocumentMaker | None = None,
 ) -> DeliveryReport:
-    """Send what is due in the outbox (at most `limit` rows); each row is tried once per pass."""
+    """Send what is due in the outbox (at most `limit` rows); each row is tried once per pass.
+
+    `shared_context` is what every template may name (the provider); `documents` makes the
+    files a mail carries at send time (the invoice PDF).
+    """
     policy = RetryPolicy(max_attempts, retry_base_seconds, lease_seconds)
+    send = _Send(transport, home, login_url, reset_url, shared_context or DEFAULT_SHARED, documents)
+    domain = mail_domain(transport.mail_from)
     report = DeliveryReport()
     tried: set[int] = set()
     try:
         while limit is None or len(tried) < limit:
             batch = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - len(tried))
-            claimed = claim(uow_factory(), batch=batch, skip=tried, policy=policy)
+            claimed = claim(
+                uow_factory(), batch=batch, skip=tried, policy=policy, message_id_domain=domain
+            )
             if not claimed:
                 break
             for mail in claimed:
                 tried.add(mail.row_id)
-                error = await _send_one(mail, transport, home, login_url, reset_url)
+                error = await _send_one(mail, send)
                 finish(uow_factory(), mail, error)
                 if error is None:
                     report.sent += 1

@@ -9,6 +9,8 @@ as strong as the server's validator.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +20,7 @@ from pydantic import ConfigDict, Field
 from forms.catalogue import form_by_code
 from forms.catalogue import form_titles as catalogue_titles
 from handlers.models import Application, Approval
+from handlers.threads import ClientAnswerView
 
 # A rejection without a reason leaves the client guessing: the schema refuses it.
 _REJECT_NEEDS_COMMENT: dict[str, Any] = {
@@ -89,6 +92,11 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
+def _markdown_text(text: str) -> str:
+    # A client's text may hold links, images or emphasis: shown as typed, never rendered.
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~-])", r"\\\1", " ".join(text.split())[:500])
+
+
 def form_titles(form_type: str | None) -> tuple[str, str]:
     """The form's Latvian and English titles (the code itself when the catalogue lacks it)."""
     return catalogue_titles(form_type) if form_type else ("?", "?")
@@ -100,6 +108,7 @@ def review_markdown(
     home: Path,
     approvals: list[Approval] | None = None,
     second_approval: bool = False,
+    answers: Sequence[ClientAnswerView] = (),
 ) -> str:
     """The parsed application as staff should read it before deciding."""
     form = form_by_code(application.form_type or "")
@@ -148,6 +157,13 @@ def review_markdown(
         )
     else:
         lines.append("- nav / none")
+    if answers:
+        lines += ["", "**Klienta atbildes / Client's answers**", ""]
+        lines.extend(
+            f"- {a.received_at:%Y-%m-%d %H:%M} UTC · {_markdown_text(a.from_addr)} · "
+            f"{_markdown_text(a.subject or '')}: {_markdown_text(a.text)}"
+            for a in answers
+        )
     if approvals:
         lines += ["", "**Lēmumi / Decisions**", ""]
         lines.extend(

@@ -32,6 +32,7 @@ from handlers.models import (
     utcnow,
 )
 from handlers.replies import reply_addresses
+from handlers.threads import thread_of_message
 
 FINAL_MESSAGE_STATES = frozenset(
     {MessageStatus.done, MessageStatus.rejected, MessageStatus.quarantined}
@@ -330,6 +331,7 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
                 context=context,
                 dedupe_key=reference,
                 application_id=row.id,
+                thread=thread_of_message(session, cmd.message_id),
             )
             try:
                 uow.commit()
@@ -358,6 +360,7 @@ def finish_message(cmd: FinishMessage, *, uow: UnitOfWork) -> MessageStatus:
                 cc=reply.cc,
                 attachments=reply.attachments,
                 dedupe_key=f"message-{row.sha256}",
+                thread=thread_of_message(uow.session, row.id),
             )
         row.status = cmd.status
         row.reason = cmd.reason

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import col, func, select
 
+from forms.catalogue import field_labels
 from handlers.commands import (
     ChangeDetails,
     Command,
@@ -25,6 +26,7 @@ from handlers.lookups import (
     details_on,
     find_contract,
     money,
+    monthly_amount,
     row_id,
     snapshot,
 )
@@ -86,13 +88,19 @@ def _apply_increase_fee(cmd: IncreaseFee, uow: UnitOfWork, today: date) -> dict[
         before={"base_fee": str(current)},
         after={"base_fee": str(new_fee), "valid_from": effective.isoformat()},
     )
+    uow.session.flush()
     confirm(
         uow,
         cmd,
         "fee_increase",
-        "summary_fee_increase",
-        new_fee=new_fee,
-        effective_from=effective.isoformat(),
+        {
+            "contract_no": contract.number,
+            "fee_before": str(current),
+            "fee_after": str(new_fee),
+            "effective_from": effective.isoformat(),
+            "monthly_after": str(monthly_amount(uow, contract, effective)),
+        },
+        today=today,
     )
     return {
         "contract_no": contract.number,
@@ -148,8 +156,12 @@ def _apply_change_details(cmd: ChangeDetails, uow: UnitOfWork, today: date) -> d
         uow,
         cmd,
         "requisites_change",
-        "summary_requisites_change",
-        effective_from=effective.isoformat(),
+        {
+            "contract_no": contract.number,
+            "effective_from": effective.isoformat(),
+            "rows": [_detail_change(name, base.get(name), values[name]) for name in sorted(given)],
+        },
+        today=today,
     )
     return {
         "contract_no": contract.number,
@@ -162,6 +174,12 @@ def _apply_change_details(cmd: ChangeDetails, uow: UnitOfWork, today: date) -> d
 def change_details(cmd: ChangeDetails, *, uow: UnitOfWork, today: date) -> OperationResult:
     """Add a dated version of the company's details; earlier invoices keep theirs."""
     return run_once(uow, "change_details", cmd.key, lambda: _apply_change_details(cmd, uow, today))
+
+
+def _detail_change(name: str, before: Any, after: Any) -> dict[str, Any]:
+    """One company detail before → after, with its printed labels from the form."""
+    label_lv, label_en = field_labels("requisites_change", f"new_{name}")
+    return {"label_lv": label_lv, "label_en": label_en, "before": before, "after": after}
 
 
 def _apply_suspend(cmd: SuspendContract, uow: UnitOfWork, today: date) -> dict[str, Any]:
@@ -189,15 +207,21 @@ def _apply_suspend(cmd: SuspendContract, uow: UnitOfWork, today: date) -> dict[s
         after=snapshot(contract, *CONTRACT_FIELDS),
     )
     until = cmd.date_to.isoformat() if cmd.date_to else None
+    # A scheduled suspension blocks, on its first day, the users active then: name today's.
+    to_block = blocked or [u.username for u in active_users(uow, row_id(contract))]
     confirm(
         uow,
         cmd,
         "contract_suspend",
-        "summary_contract_suspend",
-        contract_no=contract.number,
-        date_from=date_from.isoformat(),
-        until_lv=f" līdz {until}" if until else "",
-        until_en=f" until {until}" if until else "",
+        {
+            "contract_no": contract.number,
+            "date_from": date_from.isoformat(),
+            "date_to": until,
+            "scheduled": date_from > today,
+            "users": to_block,
+        },
+        today=today,
+        action="suspend",
     )
     return {
         "contract_no": contract.number,
@@ -240,10 +264,12 @@ def suspend_contract(cmd: SuspendContract, *, uow: UnitOfWork, today: date) -> O
 
 def _apply_resume(cmd: ResumeContract, uow: UnitOfWork, today: date) -> dict[str, Any]:
     contract = find_contract(uow, cmd.contract_no, lock=True)
-    return resume_loaded(cmd, uow, contract)
+    return resume_loaded(cmd, uow, contract, today)
 
 
-def resume_loaded(cmd: ResumeContract, uow: UnitOfWork, contract: Contract) -> dict[str, Any]:
+def resume_loaded(
+    cmd: ResumeContract, uow: UnitOfWork, contract: Contract, today: date
+) -> dict[str, Any]:
     """Resume an already-read contract: active again, exactly the suspension's users unblocked."""
     scheduled = contract.status == ContractStatus.active and contract.suspended_from is not None
     if contract.status != ContractStatus.suspended and not scheduled:
@@ -292,9 +318,14 @@ def resume_loaded(cmd: ResumeContract, uow: UnitOfWork, contract: Contract) -> d
         uow,
         cmd,
         "contract_suspend",
-        "summary_contract_resume",
-        contract_no=contract.number,
-        usernames=", ".join(unblocked) or "-",
+        {
+            "contract_no": contract.number,
+            "was_scheduled": scheduled,
+            "suspended_from": before.get("suspended_from"),
+            "users": unblocked,
+        },
+        today=today,
+        action="resume",
     )
     return {"contract_no": contract.number, "action": "resume", "unblocked": unblocked}
 
@@ -365,7 +396,10 @@ def resume_due_contracts(*, uow: UnitOfWork, today: date) -> list[OperationResul
             )
             results.append(
                 apply_once(
-                    uow, "resume_contract", cmd.key, partial(resume_loaded, cmd, uow, contract)
+                    uow,
+                    "resume_contract",
+                    cmd.key,
+                    partial(resume_loaded, cmd, uow, contract, today),
                 )
             )
         uow.commit()

@@ -14,6 +14,7 @@ from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Approval, utcnow
 from handlers.outbox import enqueue
 from handlers.replies import reply_addresses
+from handlers.threads import thread_of_application
 
 # A staff decision may only move an application that is still on its way to the books.
 _OPEN = {
@@ -194,6 +195,7 @@ def reject_application(
                 context=context,
                 dedupe_key=application.reference,
                 application_id=application.id,
+                thread=thread_of_application(uow.session, application.id),
             )
         uow.commit()
 
@@ -221,6 +223,7 @@ def expire_application(application_id: int, *, uow: UnitOfWork, titles: tuple[st
                 },
                 dedupe_key=application.reference,
                 application_id=application.id,
+                thread=thread_of_application(uow.session, application.id),
             )
         uow.commit()
         return True

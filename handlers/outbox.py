@@ -14,6 +14,7 @@ books, handed to the deliverer in clear, never stored in clear, fresh on every r
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,14 @@ from handlers.db import UnitOfWork
 from handlers.models import OutboxMessage, OutboxStatus, utcnow
 
 
+@dataclass(frozen=True)
+class Thread:
+    """The client's message a mail answers: its Message-ID and the References to carry."""
+
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+
+
 def enqueue(
     session: Session,
     *,
@@ -36,11 +45,12 @@ def enqueue(
     application_id: int | None = None,
     cc: Sequence[str] = (),
     attachments: Sequence[str] = (),
+    thread: Thread | None = None,
 ) -> OutboxMessage:
     """Add an e-mail to the outbox once per (dedupe_key, template, recipient); never commits.
 
     The context must hold only what the template shows; never a password (credentials are
-    minted at delivery time).
+    minted at delivery time). `thread` makes it a reply in the client's thread.
     """
     existing = session.exec(
         select(OutboxMessage).where(
@@ -59,6 +69,8 @@ def enqueue(
         context=context,
         attachments=list(attachments),
         application_id=application_id,
+        in_reply_to=thread.in_reply_to if thread else None,
+        thread_references=list(thread.references) if thread else [],
     )
     session.add(row)
     session.flush()
@@ -78,6 +90,9 @@ class ClaimedMail:
     context: dict[str, Any]
     # Minted at claim time (a temporary password, a reset token); the deliverer adds links.
     secrets: dict[str, str]
+    message_id: str
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,8 +117,19 @@ def is_due(row: OutboxMessage, now: datetime, policy: RetryPolicy) -> bool:
     return row.attempts < policy.max_attempts and claimed <= now - timedelta(seconds=wait)
 
 
-def claim(uow: UnitOfWork, *, batch: int, skip: set[int], policy: RetryPolicy) -> list[ClaimedMail]:
-    """Take up to `batch` due rows (not in `skip`) for sending, committed before anything leaves."""
+def claim(
+    uow: UnitOfWork,
+    *,
+    batch: int,
+    skip: set[int],
+    policy: RetryPolicy,
+    message_id_domain: str = "docintake.invalid",
+) -> list[ClaimedMail]:
+    """Take up to `batch` due rows (not in `skip`) for sending, committed before anything leaves.
+
+    A row gets its Message-ID on its first claim and keeps it for every retry, so a client's
+    answer can be matched to it whichever attempt reached them.
+    """
     now = utcnow()
     with uow:
         # New rows first, in order; then retries, the longest-waiting first, so rows that are
@@ -153,6 +179,8 @@ def claim(uow: UnitOfWork, *, batch: int, skip: set[int], policy: RetryPolicy) -
                 row.last_error = str(missing)
                 uow.session.add(row)
                 continue
+            if row.message_id is None:
+                row.message_id = f"<{uuid.uuid4().hex}@{message_id_domain}>"
             uow.session.add(row)
             assert row.id is not None  # noqa: S101 (read from the database)
             claimed.append(
@@ -165,6 +193,9 @@ def claim(uow: UnitOfWork, *, batch: int, skip: set[int], policy: RetryPolicy) -
                     attachments=tuple(row.attachments),
                     context=dict(row.context),
                     secrets=secrets,
+                    message_id=row.message_id,
+                    in_reply_to=row.in_reply_to,
+                    references=tuple(row.thread_references),
                 )
             )
         uow.commit()

@@ -15,6 +15,7 @@ from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, utcnow
 from handlers.outbox import enqueue
 from handlers.results import OperationResult
+from handlers.threads import thread_of_application
 
 
 def reply_addresses(
@@ -86,4 +87,5 @@ def fail_application(
             context=context,
             dedupe_key=application.reference,
             application_id=application.id,
+            thread=thread_of_application(uow.session, application.id),
         )

@@ -23,6 +23,7 @@ from handlers.lookups import (
     row_id,
     send_credentials,
     snapshot,
+    user_summary,
 )
 from handlers.models import (
     BlockReason,
@@ -65,6 +66,7 @@ def register_user(
     contract: Contract,
     person: NewUser,
     *,
+    today: date,
     role: UserRole = UserRole.user,
 ) -> User:
     """Add a user row with a readable unique username and no password yet (set at delivery)."""
@@ -85,7 +87,7 @@ def register_user(
     uow.session.add(user)
     uow.session.flush()
     audit(uow, cmd, "user.register", "user", user.id, after=snapshot(user, *USER_FIELDS))
-    send_credentials(uow, cmd, user)
+    send_credentials(uow, cmd, user, contract, today=today)
     return user
 
 
@@ -129,7 +131,7 @@ def _apply_change_user(cmd: ChangeUser, uow: UnitOfWork, today: date) -> dict[st
     contract = find_contract(uow, cmd.contract_no)
     old = _user_of_contract(uow, contract, cmd.old_username, "old_username", lock=True)
     _check_new_emails(uow, contract, [cmd.new_user], single_field="new_email")
-    new = register_user(uow, cmd, contract, cmd.new_user)
+    new = register_user(uow, cmd, contract, cmd.new_user, today=today)
     old_id, new_id = row_id(old), row_id(new)
     # The old row is locked (PostgreSQL), so no top-up can slip in between the sum and the move.
     amount = balance_of(uow, old_id)
@@ -169,10 +171,14 @@ def _apply_change_user(cmd: ChangeUser, uow: UnitOfWork, today: date) -> dict[st
         uow,
         cmd,
         "user_change",
-        "summary_user_change",
-        old=old.username,
-        new=new.username,
-        amount=amount,
+        {
+            "contract_no": contract.number,
+            "old": user_summary(old),
+            "new": user_summary(new),
+            "blocked_from": today.isoformat(),
+            "moved_amount": str(amount),
+        },
+        today=today,
     )
     return {
         "contract_no": contract.number,
@@ -207,11 +213,22 @@ def _apply_add_users(cmd: AddUsers, uow: UnitOfWork, today: date) -> dict[str, A
     contract = find_contract(uow, cmd.contract_no)
     before = monthly_amount(uow, contract, today)
     _check_new_emails(uow, contract, list(cmd.users))
-    users = [register_user(uow, cmd, contract, person) for person in cmd.users]
+    users = [register_user(uow, cmd, contract, new, today=today) for new in cmd.users]
     after = monthly_amount(uow, contract, today)
     _audit_monthly_amount(uow, cmd, contract, before, after)
-    names = ", ".join(u.username for u in users)
-    confirm(uow, cmd, "user_add", "summary_user_add", usernames=names, monthly_amount=after)
+    confirm(
+        uow,
+        cmd,
+        "user_add",
+        {
+            "contract_no": contract.number,
+            "users": [user_summary(u) for u in users],
+            "monthly_before": str(before),
+            "monthly_after": str(after),
+            "from": today.isoformat(),
+        },
+        today=today,
+    )
     return {
         "contract_no": contract.number,
         "usernames": [u.username for u in users],
@@ -243,10 +260,20 @@ def _apply_block_users(cmd: BlockUsers, uow: UnitOfWork, today: date) -> dict[st
     for user in users:
         _block(uow, cmd, user, BlockReason.own, day, today=today)
     after = monthly_amount(uow, contract, day)
-    names = ", ".join(u.username for u in users)
     _audit_monthly_amount(uow, cmd, contract, before, after)
     confirm(
-        uow, cmd, "user_block", "summary_user_block", usernames=names, block_from=day.isoformat()
+        uow,
+        cmd,
+        "user_block",
+        {
+            "contract_no": contract.number,
+            "users": [user_summary(u) for u in users],
+            "block_from": day.isoformat(),
+            "scheduled": day > today,
+            "monthly_before": str(before),
+            "monthly_after": str(after),
+        },
+        today=today,
     )
     return {
         "contract_no": contract.number,
@@ -270,11 +297,17 @@ def _apply_grant_einvoice_access(
     for accountant in active_users(uow, contract.id, role=UserRole.accountant):
         if accountant.email.casefold() == email:
             raise RuleViolation("email_already_active", field="accountant_email", email=cmd.email)
-    person = NewUser(
+    new = NewUser(
         first_name=cmd.first_name, last_name=cmd.last_name, email=cmd.email, phone=cmd.phone
     )
-    user = register_user(uow, cmd, contract, person, role=UserRole.accountant)
-    confirm(uow, cmd, "einvoice_access", "summary_einvoice_access", username=user.username)
+    user = register_user(uow, cmd, contract, new, today=today, role=UserRole.accountant)
+    confirm(
+        uow,
+        cmd,
+        "einvoice_access",
+        {"contract_no": contract.number, "accountant": user_summary(user)},
+        today=today,
+    )
     return {"contract_no": contract.number, "username": user.username}
 
 

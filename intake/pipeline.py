@@ -32,7 +32,9 @@ from handlers.applications import (
 from handlers.db import UnitOfWork
 from handlers.models import MessageStatus
 from handlers.replies import error_lines
+from handlers.threads import AttachClientAnswer, AttachedAnswer, attach_client_answer
 from intake import store
+from intake.answers import answer_parts
 from intake.mime import Limits, ParsedMessage, Refusal, parse_message
 from intake.senders import SenderVerdict, check_sender
 
@@ -194,6 +196,32 @@ def _take_forms(
         )
 
 
+def _client_answer(
+    raw: bytes,
+    parsed: ParsedMessage,
+    message_id: int,
+    known: set[int],
+    staff_email: str,
+    uow_factory: UowFactory,
+) -> AttachedAnswer | None:
+    """A message without a form that answers our mail goes to staff instead of "no form"."""
+    assert parsed.from_addr is not None  # noqa: S101 - only accepted senders reach here
+    parts = answer_parts(raw)
+    return attach_client_answer(
+        AttachClientAnswer(
+            inbound_message_id=message_id,
+            sender=parsed.from_addr,
+            sender_contract_ids=frozenset(known),
+            subject=parsed.subject,
+            in_reply_to=parts.in_reply_to,
+            references=parts.references,
+            text=parts.text,
+            staff_email=staff_email,
+        ),
+        uow=uow_factory(),
+    )
+
+
 def process_message(
     raw: bytes,
     *,
@@ -273,6 +301,15 @@ def process_message(
             )
         )
     if not parsed.attachments:
+        answer = (
+            None
+            if refused
+            else _client_answer(raw, parsed, record.id, known, staff_email, uow_factory)
+        )
+        if answer is not None:
+            why = f"client answer to {answer.reference or 'our mail'}"
+            status = _finish(record.id, MessageStatus.done, why, [], uow_factory)
+            return _outcome(record.id, sha256, status, uow_factory, already=False, reason=why)
         if not refused:
             replies.append(
                 Reply(

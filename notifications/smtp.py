@@ -41,6 +41,20 @@ class PermanentSendError(RuntimeError):
     """The server refused the message for good (5xx): retrying now will not help."""
 
 
+@dataclass(frozen=True)
+class Document:
+    """A file made in memory (an invoice PDF) to attach: its name, bytes and MIME type."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/pdf"
+
+
+def mail_domain(mail_from: str) -> str:
+    """The domain of the sender address, for our Message-IDs."""
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "docintake.invalid"
+
+
 def build_message(
     *,
     mail_from: str,
@@ -49,8 +63,14 @@ def build_message(
     cc: Sequence[str] = (),
     attachments: Sequence[Path] = (),
     message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    documents: Sequence[Document] = (),
 ) -> EmailMessage:
-    """A multipart e-mail: plain text and HTML alternatives, then the attached files."""
+    """A multipart e-mail: plain text and HTML alternatives, then the attached files.
+
+    `in_reply_to` and `references` keep a reply in the client's thread (RFC 5322 3.6.4).
+    """
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = recipient
@@ -58,8 +78,10 @@ def build_message(
         message["Cc"] = ", ".join(cc)
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(datetime.now(UTC))
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "docintake.invalid"
-    message["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@{domain}>"
+    message["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@{mail_domain(mail_from)}>"
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = " ".join(dict.fromkeys([*references, in_reply_to]))
     # Tells auto-responders not to answer us, so two robots never loop.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text)
@@ -69,6 +91,11 @@ def build_message(
         maintype, _, subtype = (mime or "application/octet-stream").partition("/")
         message.add_attachment(
             path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+    for document in documents:
+        maintype, _, subtype = document.mime.partition("/")
+        message.add_attachment(
+            document.data, maintype=maintype, subtype=subtype, filename=document.filename
         )
     return message
 

@@ -1,0 +1,28 @@
+"""Every client-facing text uses the provider's terms from the glossary, never the old words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from notifications.glossary import AVOID, GLOSSARY
+from notifications.render import TEMPLATES_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXTS = [*sorted(TEMPLATES_DIR.glob("*.j2")), ROOT / "handlers" / "messages.py"]
+
+
+@pytest.mark.parametrize("path", TEXTS, ids=lambda p: p.name)
+def test_no_text_uses_a_word_the_glossary_replaced(path: Path) -> None:
+    """No template or message says "pieteikums", "pieejas dati", "apturēts" or guesses gender."""
+    text = path.read_text(encoding="utf-8").casefold()
+    found = [stem for stem in AVOID if stem in text]
+    assert found == [], f"{path.name}: use {[AVOID[stem] for stem in found]}"
+
+
+def test_the_provider_terms_are_what_the_forms_print() -> None:
+    """The glossary's application and credentials are the forms' and the FAQ's words."""
+    assert GLOSSARY["application"].lv == "iesniegums"
+    assert GLOSSARY["credentials"].lv == "lietotāja rekvizīti"
+    assert "pārtraukt" in GLOSSARY["suspend"].lv
