@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from handlers import outbox
 from handlers.db import UnitOfWork
+from handlers.lookups import books_name
 from handlers.models import (
     Application,
     ApplicationStatus,
@@ -320,7 +321,10 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
                 "form_title_en": cmd.form_title_en,
             }
             if valid:
-                context["customer_name"] = _text_field(cmd, "customer_name") or ""
+                # Greet the company as the books name it, not as the client typed it.
+                context["customer_name"] = (
+                    books_name(uow, contract, cmd.today) if contract is not None else ""
+                )
             else:
                 context["errors"] = cmd.error_lines
             outbox.enqueue(
