@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 # (Latvian letters), and pdftotext to read those PDFs back in the tests.
 APT_PACKAGES := dovecot-imapd chromium libreoffice-writer-nogui fonts-dejavu-core poppler-utils
 
-.PHONY: run test setup system-deps lint bench clean
+.PHONY: run test test-fast setup system-deps lint bench clean
 
 setup: $(STAMP) system-deps
 
@@ -37,10 +37,15 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The unit tier only: no servers, seconds.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py

@@ -31,8 +31,8 @@ from handlers.accounts import top_up
 from handlers.commands import AddUsers, NewUser, TopUp
 from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.models import OutboxMessage
+from handlers.operations import add_users
 from handlers.outbox import enqueue
-from handlers.users import add_users
 from notifications.smtp import SmtpTransport
 from tests.support.books import OZOLS_CONTRACT, seed_contract
 from tests.support.databases import fresh_postgres

@@ -198,13 +198,22 @@ async def wait_for_decision(
         logger.warning("Decision refused after resume; waiting again (stage %d)", stage)
 
 
-async def carry_request(application_id: int, *, four_eyes: bool = False) -> str:
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+def approvals_needed(application_id: int) -> int:
+    """How many different staff must approve: two for the request types that declare it."""
+    from handlers.request_types import needs_two_approvals
+
+    return 2 if needs_two_approvals(_application(application_id).form_type) else 1
+
+
+async def carry_request(application_id: int) -> str:
     """Check, wait for staff (twice, for risky requests), then apply or reject; the end status."""
     if check_against_books(application_id) > 0:
         reject_for_errors(application_id)
         await deliver_mail()
         return "rejected"
 
+    four_eyes = approvals_needed(application_id) == 2
     mark_waiting(application_id, str(current_run.id))
     await publish_review(application_id)
 
