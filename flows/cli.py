@@ -30,5 +30,22 @@ app.add_typer(cli_invoices.app, name="invoices")
 app.add_typer(cli_demo.app, name="demo")
 cli_requests.register_top_level(app)
 
+
+# --- the clients' portal (issue 16) -------------------------------------------------------------
+@app.command("portal")
+def portal_command() -> None:
+    """Run the clients' self-service portal alone (uvicorn on DOCINTAKE_PORTAL_HOST:PORT)."""
+    from flows.common import load_settings
+    from flows.portal_config import portal_config
+    from handlers.migrations import upgrade
+    from portal.server import run
+
+    settings = load_settings()
+    upgrade(settings.resolved_database_url)
+    config = portal_config(settings)
+    typer.echo(f"Portal: {config.address}/login", err=True)
+    run(config)
+
+
 if __name__ == "__main__":
     app()

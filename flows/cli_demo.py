@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from datetime import date
@@ -69,11 +70,40 @@ def send_samples(settings: Settings, *, batch: str) -> list[demo.SampleMail]:
 
 
 @app.command("seed")
-def seed() -> None:
+def seed(
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help='Print only {"portal_users": [...]}: demo logins to try the portal.'
+        ),
+    ] = False,
+) -> None:
     """Import the demo books: three customers with contracts, people, users and balances."""
     settings = load_settings()
+    if as_json:
+        from handlers.migrations import upgrade
+
+        upgrade(settings.resolved_database_url)
+        report = demo.seed(uow=uow_factory(settings), today=date.today())
+        if report.problems:
+            for problem in report.problems:
+                typer.echo(problem.message_en, err=True)
+            raise typer.Exit(1)
+        users = demo.portal_users(uow=uow_factory(settings))
+        typer.echo(json.dumps({"portal_users": users}, ensure_ascii=False))
+        return
     upgrade_database(settings)
     _report_seed(seed_books(settings))
+    console.print(portal_guide(settings, demo.portal_users(uow=uow_factory(settings))))
+
+
+def portal_guide(settings: Settings, users: list[dict[str, str]]) -> str:
+    """Where the portal is and the demo logins to try it with."""
+    from flows.portal_config import portal_config
+
+    lines = [f"[bold]Clients' portal:[/bold] {portal_config(settings).address}/login  (try:)"]
+    lines += [f"  {u['role']}: {u['username']}  /  {u['password']}" for u in users]
+    return "\n".join(lines)
 
 
 @app.command("send")
@@ -168,7 +198,10 @@ def run() -> None:
     else:
         console.print("The accounts database already has customers; not seeding.")
     mails = send_samples(settings, batch="1")
-    console.print(Panel(guide(settings), title="docintake demo", expand=False))
+    # A plain-http demo on loopback: a browser that keeps Secure cookies to HTTPS still signs in.
+    settings = settings.model_copy(update={"portal_secure_cookies": False})
+    portal = portal_guide(settings, demo.portal_users(uow=uow_factory(settings)))
+    console.print(Panel(guide(settings) + "\n\n" + portal, title="docintake demo", expand=False))
     console.print("Starting the Prefect server and the runner (about 10 s)…")
     stop = threading.Event()
     watcher = threading.Thread(

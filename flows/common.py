@@ -35,15 +35,6 @@ def uow_factory(settings: Settings) -> UnitOfWork:
 async def deliver_due_mail(settings: Settings) -> DeliveryReport:
     """Send what the outbox holds that is due (new, or due for another try), as configured."""
     # Imported here: the delivery loop pulls in aiosmtplib and Jinja, which most commands skip.
-    from flows.delivery import deliver_pending, shared_context, transport_for
-    from flows.invoices import invoice_attachments
+    from flows.delivery import outbox_sender
 
-    return await deliver_pending(
-        uow_factory=lambda: uow_factory(settings),
-        transport=transport_for(settings),
-        home=settings.home,
-        reset_url=settings.password_reset_url,
-        login_url=settings.login_url,
-        shared_context=shared_context(settings),
-        documents=invoice_attachments(settings),
-    )
+    return await outbox_sender(settings)(lambda: uow_factory(settings))

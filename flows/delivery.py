@@ -9,7 +9,7 @@ it. Each row is tried at most once per pass.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,27 @@ def transport_for(settings: Settings) -> Transport:
         mail_from=settings.mail_from,
         outbox_dir=settings.outbox_dir,
     )
+
+
+def outbox_sender(
+    settings: Settings,
+) -> Callable[[Callable[[], UnitOfWork]], Awaitable[DeliveryReport]]:
+    """One delivery pass as configured, on the caller's units of work (serve, CLI, portal)."""
+    # Imported here: flows.invoices reads the books through flows.common.
+    from flows.invoices import invoice_attachments
+
+    async def send(uow_factory: Callable[[], UnitOfWork]) -> DeliveryReport:
+        return await deliver_pending(
+            uow_factory=uow_factory,
+            transport=transport_for(settings),
+            home=settings.home,
+            reset_url=settings.password_reset_url,
+            login_url=settings.login_url,
+            shared_context=shared_context(settings),
+            documents=invoice_attachments(settings),
+        )
+
+    return send
 
 
 def shared_context(settings: Settings) -> dict[str, Any]:
