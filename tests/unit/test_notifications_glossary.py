@@ -14,9 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # The templates, and every module that writes Latvian text a client or staff reads.
 TEXTS = [
     *sorted(TEMPLATES_DIR.glob("*.j2")),
+    *sorted((ROOT / "portal" / "templates").rglob("*.j2")),
     *(
         path
-        for package in ("handlers", "forms", "intake", "flows")
+        for package in ("handlers", "forms", "intake", "flows", "portal")
         for path in sorted((ROOT / package).rglob("*.py"))
         if "migrations" not in path.parts
     ),
