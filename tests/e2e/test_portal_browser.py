@@ -136,7 +136,7 @@ def test_a_user_signs_in_with_mailed_credentials_and_serves_themselves(
         )
         email = user.email
         uow.commit()
-    temporary = password_in(mail_to(journey, email, "pieejas dati"))
+    temporary = password_in(mail_to(journey, email, "lietotāja rekvizīti"))
     base = portal_site.base_url
     chosen = "Mana-jauna-parole-1"
     with chromium_page() as page:
