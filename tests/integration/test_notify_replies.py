@@ -416,11 +416,16 @@ def test_a_stranger_quoting_someone_elses_reference_still_gets_no_form(office: O
     )
     [receipt] = office.deliver()
     reference = str(receipt["Subject"]).split(":")[0]
-    office.process(make_message(from_addr="peteris@cits.lv", subject=f"Re: {reference}"))
+    office.process(
+        make_message(
+            from_addr="peteris@cits.lv", subject=f"Re: {reference}", message_id="<cits@cits.lv>"
+        )
+    )
     office.deliver()
     assert office.sink.messages_to(STAFF_ADDRESS) == []
     [reply] = office.sink.messages_to("peteris@cits.lv")
     assert "Vēstulē nav iesnieguma veidlapas" in str(reply["Subject"])
+    assert reply["In-Reply-To"] == "<cits@cits.lv>"
 
 
 def _pdf_text(data: bytes, tmp_path: Path) -> str:
