@@ -7,13 +7,18 @@ e-invoice mails) and by `docintake invoices pdf`, so a downloaded invoice is the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from flows.common import uow_factory
 from flows.settings import Settings
 from handlers.invoices import InvoiceView, invoice_view
 from handlers.outbox import ClaimedMail
-from notifications.invoice_pdf import InvoiceDocument, Line, Party, render_invoice_pdf
 from notifications.smtp import Document
+
+if TYPE_CHECKING:
+    # fpdf2 takes ~0.4 s to import: only a process that makes an invoice PDF pays for it, not
+    # every flow run that delivers a receipt (a request run's mail must not wait on it).
+    from notifications.invoice_pdf import InvoiceDocument, Party
 
 # The mails that carry their invoice as a PDF.
 INVOICE_TEMPLATES = frozenset({"topup_invoice", "invoice_notice"})
@@ -21,6 +26,8 @@ INVOICE_TEMPLATES = frozenset({"topup_invoice", "invoice_notice"})
 
 def seller(settings: Settings) -> Party:
     """The provider as the seller on every invoice."""
+    from notifications.invoice_pdf import Party
+
     return Party(
         name=settings.provider_name,
         reg_no=settings.provider_reg_no,
@@ -34,6 +41,8 @@ def seller(settings: Settings) -> Party:
 
 def invoice_document(view: InvoiceView, settings: Settings) -> InvoiceDocument:
     """The printable invoice: the books' view with the seller from the settings."""
+    from notifications.invoice_pdf import InvoiceDocument, Line, Party
+
     buyer = view.buyer
     return InvoiceDocument(
         number=view.number,
@@ -63,6 +72,8 @@ def invoice_document(view: InvoiceView, settings: Settings) -> InvoiceDocument:
 
 def invoice_pdf(number: str, settings: Settings) -> bytes | None:
     """The invoice's PDF, or None when no invoice has that number."""
+    from notifications.invoice_pdf import render_invoice_pdf
+
     view = invoice_view(number, uow=uow_factory(settings))
     if view is None:
         return None
