@@ -16,6 +16,7 @@ from uuid import UUID
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlmodel import select
 
@@ -24,6 +25,7 @@ from flows.settings import Settings
 from handlers import decisions
 from handlers.models import Application, ApplicationStatus
 from handlers.threads import client_answers
+from intake.sanitize import clean_value
 
 app = typer.Typer(help="List, show, approve and reject applications.", no_args_is_help=True)
 console = Console()
@@ -46,6 +48,8 @@ def _summary(application: Application) -> dict[str, Any]:
         "customer_name": application.fields.get("customer_name"),
         "reg_no": application.reg_no,
         "sender": application.sender,
+        # False: read without proof of the sender (DOCINTAKE_SENDER_VERIFICATION=flag).
+        "sender_verified": application.sender_verified,
         "created_at": application.created_at.isoformat(),
         "updated_at": application.updated_at.isoformat(),
         "flow_run_id": application.flow_run_id,
@@ -134,7 +138,9 @@ def list_requests(
         query = select(Application).order_by(Application.id.desc())  # type: ignore[union-attr]
         if pending:
             query = query.where(Application.status == ApplicationStatus.awaiting_approval)
-        rows = [_summary(a) for a in uow.session.exec(query)]
+        # Client text is cleaned for the terminal: a stray control character or lone
+        # surrogate in old rows must not crash the list for everyone.
+        rows = [clean_value(_summary(a)) for a in uow.session.exec(query)]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -143,8 +149,8 @@ def list_requests(
         table.add_row(
             row["reference"],
             row["form_type"] or "?",
-            row["status"],
-            row["customer_name"] or "",
+            row["status"] + ("" if row["sender_verified"] else " · sender not verified"),
+            escape(row["customer_name"] or ""),
             row["created_at"][:16].replace("T", " "),
         )
     console.print(table)
@@ -176,47 +182,49 @@ def show_request(
             state = asyncio.run(flow_run_state(api_url(settings), application.flow_run_id))
         except Exception as exc:  # the books still answer when Prefect is down
             state = f"unknown ({type(exc).__name__})"
-    data: dict[str, Any] = {
-        **_summary(application),
-        "flow_run_state": state,
-        "fields": application.fields,
-        "warnings": application.warnings,
-        "errors": application.errors,
-        "history": history,
-        "client_answers": [
-            {
-                "received_at": a.received_at.isoformat(),
-                "from": a.from_addr,
-                "subject": a.subject,
-                "text": a.text,
-            }
-            for a in client_answers(application.id or 0, uow=uow_factory(settings))
-        ],
-    }
+    data: dict[str, Any] = clean_value(
+        {
+            **_summary(application),
+            "flow_run_state": state,
+            "fields": application.fields,
+            "warnings": application.warnings,
+            "errors": application.errors,
+            "history": history,
+            "client_answers": [
+                {
+                    "received_at": a.received_at.isoformat(),
+                    "from": a.from_addr,
+                    "subject": a.subject,
+                    "text": a.text,
+                }
+                for a in client_answers(application.id or 0, uow=uow_factory(settings))
+            ],
+        }
+    )
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     console.print(
         f"[bold]{application.reference}[/bold] {application.form_type} — {data['status']}"
     )
-    console.print(f"Sender: {application.sender}  Flow run: {state or '—'}")
+    unverified = "" if application.sender_verified else " (sender not verified: two approvers)"
+    console.print(f"Sender: {escape(data['sender'] or '—')}{unverified}  Flow run: {state or '—'}")
     fields = Table("Field", "Value")
-    for key, value in application.fields.items():
-        fields.add_row(key, json.dumps(value, ensure_ascii=False))
+    for key, value in data["fields"].items():
+        fields.add_row(escape(key), escape(json.dumps(value, ensure_ascii=False)))
     console.print(fields)
     for kind in ("errors", "warnings"):
         for issue in data[kind]:
-            console.print(f"{kind[:-1]}: {issue.get('message_lv')} / {issue.get('message_en')}")
+            text = f"{issue.get('message_lv')} / {issue.get('message_en')}"
+            console.print(f"{kind[:-1]}: {escape(text)}")
     for entry in history:
         console.print(f"{str(entry['decided_at'])[:16]} {entry['decision']} by {entry['staff']}")
     for answer in data["client_answers"]:
-        # Client text is printed as data, never as Rich markup.
         console.print(
-            f"Klienta atbilde / Client's answer {answer['received_at'][:16]} from {answer['from']}"
-            f" — {answer['subject'] or ''}",
-            markup=False,
+            f"Klienta atbilde / Client's answer {answer['received_at'][:16]}"
+            f" from {escape(answer['from'])} — {escape(answer['subject'] or '')}"
         )
-        console.print(answer["text"], markup=False, highlight=False)
+        console.print(escape(answer["text"]), highlight=False)
 
 
 def _decide_or_exit(reference: str, decision: str, staff: str, comment: str | None) -> None:

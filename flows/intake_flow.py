@@ -7,6 +7,7 @@ from prefect.deployments import arun_deployment
 from sqlmodel import select
 
 from flows.common import load_settings, uow_factory
+from flows.markdown import escape_markdown
 from flows.request_flow import IO_BACKOFF, IO_RETRIES, deliver_mail
 from handlers import decisions
 from handlers.models import Application, ApplicationStatus
@@ -23,7 +24,8 @@ def deployment_for(form_type: str) -> str:
 def run_name(application: Application) -> str:
     """A flow-run name a person reads: `user_add · SIA Ozols · LUR-2026-000123`."""
     customer = application.fields.get("customer_name") or application.reg_no or "?"
-    return f"{application.form_type} · {customer} · {application.reference}"
+    # The customer's name is the client's text: inert wherever the name is shown as Markdown.
+    return f"{application.form_type} · {escape_markdown(str(customer))} · {application.reference}"
 
 
 def run_tags(application: Application) -> list[str]:
@@ -40,7 +42,10 @@ def take_new_mail() -> int:
     settings = load_settings()
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     handle = message_handler(settings, source="dropdir")
-    return len(process_inbox(settings.inbox_dir, handle=handle))
+    taken = process_inbox(
+        settings.inbox_dir, handle=handle, max_message_bytes=settings.max_message_bytes
+    )
+    return len(taken)
 
 
 def applications_to_start() -> list[int]:

@@ -35,7 +35,6 @@ def portal_config(settings: Settings) -> PortalConfig:
         ),
         intake_address=settings.intake_address,
         staff_email=settings.staff_email,
-        require_dmarc_pass=settings.require_dmarc_pass,
         limits=limits_from(settings),
         outbox_sender=outbox_sender(settings),
     )

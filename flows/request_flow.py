@@ -19,6 +19,7 @@ from prefect.flow_runs import asuspend_flow_run
 from prefect.runtime import flow_run as current_run
 
 from flows.common import deliver_due_mail, load_settings, uow_factory
+from flows.markdown import escape_markdown
 from flows.review import Decision, decision_model, decision_problem, form_titles, review_markdown
 from handlers import decisions
 from handlers.models import Application
@@ -188,7 +189,7 @@ async def wait_for_decision(
         )
         if notice:
             refused = "Iepriekšējais lēmums noraidīts / Previous input refused"
-            description = f"> **{refused}:** {notice}\n\n{description}"
+            description = f"> **{refused}:** {escape_markdown(notice)}\n\n{description}"
         model = decision_model(first_staff=first_staff).with_initial_data(description=description)
         decision = await asuspend_flow_run(wait_for_input=model, key=f"decision-{stage}-{attempt}")
         notice = decision_problem(decision, first_staff=first_staff)
@@ -200,10 +201,12 @@ async def wait_for_decision(
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
 def approvals_needed(application_id: int) -> int:
-    """How many different staff must approve: two for the request types that declare it."""
+    """How many different staff must approve: two for risky types and unverified senders."""
     from handlers.request_types import needs_two_approvals
 
-    return 2 if needs_two_approvals(_application(application_id).form_type) else 1
+    application = _application(application_id)
+    two = needs_two_approvals(application.form_type, sender_verified=application.sender_verified)
+    return 2 if two else 1
 
 
 async def carry_request(application_id: int) -> str:

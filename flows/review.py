@@ -17,6 +17,7 @@ from typing import Any, Literal
 from prefect.input import RunInput
 from pydantic import ConfigDict, Field
 
+from flows.markdown import code_span, escape_markdown
 from forms.catalogue import form_by_code
 from forms.catalogue import form_titles as catalogue_titles
 from handlers.models import Application, Approval
@@ -87,9 +88,8 @@ def decision_problem(decision: Decision, *, first_staff: str | None = None) -> s
 
 
 def _cell(value: Any) -> str:
-    # A pipe or a line break inside a value would break the Markdown table.
-    text = "—" if value in (None, "") else str(value)
-    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    # Client text is data: escaped so it renders as itself, never as a link, image or heading.
+    return "—" if value in (None, "") else escape_markdown(str(value))
 
 
 def _markdown_text(text: str) -> str:
@@ -117,9 +117,17 @@ def review_markdown(
         f"### {application.reference} · {title_lv} / {title_en}",
         "",
         f"- **Sūtītājs / Sender:** {_cell(application.sender)}",
+        *(
+            []
+            if application.sender_verified
+            else [
+                "- **⚠ Sūtītājs nav pārbaudīts / Sender not verified** — "
+                "vajag divus apstiprinātājus / two approvers needed"
+            ]
+        ),
         f"- **Atsauce / Reference:** {application.reference}",
-        f"- **Dokuments / Document:** `{application.filename or '—'}` stored at "
-        f"`{(home / 'messages' / application.document_sha256).resolve()}`",
+        f"- **Dokuments / Document:** {code_span(application.filename or '—')} stored at "
+        f"{code_span(str((home / 'messages' / application.document_sha256).resolve()))}",
         "",
         "**Veidlapas lauki / Form fields**",
         "",
@@ -133,7 +141,7 @@ def review_markdown(
             for field in form.fields
         )
     else:
-        lines.extend(f"- **{key}:** {_cell(value)}" for key, value in fields.items())
+        lines.extend(f"- **{_cell(key)}:** {_cell(value)}" for key, value in fields.items())
     rows = fields.get("users") if form is not None and form.table is not None else None
     if form is not None and form.table is not None and isinstance(rows, list) and rows:
         columns = form.table.columns

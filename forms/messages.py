@@ -57,6 +57,18 @@ def document_issue(code: str, detail: str = "") -> Issue:
     return issue(None, code, lv, en)
 
 
+def notice_issue(code: str) -> Issue:
+    """A warning for staff about the file itself (the form is still read)."""
+    if code == "external_link":
+        return issue(
+            None,
+            code,
+            "Dokuments atsaucas uz ārēju adresi; neatveriet oriģinālu programmā Word.",
+            "The document links to an outside address; do not open the original in Word.",
+        )
+    return issue(None, code, f"Piezīme par failu: {code}.", f"A note on the file: {code}.")
+
+
 def unknown_form_issue() -> Issue:
     """The document names none of the seven forms; the message lists them."""
     listed_lv = "; ".join(f"{f.title_lv} ({f.code})" for f in FORMS)

@@ -6,8 +6,8 @@ import logging
 from datetime import date
 
 from forms.labels import detect_form, extract_fields
-from forms.messages import document_issue, unknown_form_issue
-from forms.readers import READERS, DocumentRefused, Row
+from forms.messages import document_issue, notice_issue, unknown_form_issue
+from forms.readers import READERS, Document, DocumentRefused
 from forms.result import ParseResult
 from forms.rules import check_form
 from forms.safety import check_size
@@ -16,24 +16,27 @@ from forms.sniff import sniff_format
 logger = logging.getLogger(__name__)
 
 
-def read_rows(filename: str, data: bytes) -> list[Row]:
-    """The document's rows; raises DocumentRefused when it cannot or must not be read."""
+def read_document(filename: str, data: bytes) -> Document:
+    """The document's rows and notices; raises DocumentRefused when it must not be read."""
     check_size(data)
     kind = sniff_format(filename, data)
     reader = READERS.get(kind)
     if reader is None:
         raise DocumentRefused("unsupported_format", kind)
-    return reader.extract(data)
+    return reader.read(data)
 
 
 def parse_document(filename: str, data: bytes, *, today: date) -> ParseResult:
     """The parse result of one document (FORMS.md); never raises, whatever the bytes."""
     try:
-        rows = read_rows(filename, data)
-        form = detect_form(rows)
+        document = read_document(filename, data)
+        form = detect_form(document.rows)
         if form is None:
-            return ParseResult(errors=[unknown_form_issue()])
-        return check_form(form, extract_fields(rows, form), today=today)
+            result = ParseResult(errors=[unknown_form_issue()])
+        else:
+            result = check_form(form, extract_fields(document.rows, form), today=today)
+        result.warnings.extend(notice_issue(notice) for notice in document.notices)
+        return result
     except DocumentRefused as refused:
         code = "unsafe_content" if refused.code == "unsafe" else refused.code
         return ParseResult(errors=[document_issue(code, refused.detail)])

@@ -53,6 +53,10 @@ def open_zip(data: bytes) -> zipfile.ZipFile:
         raise DocumentRefused("unreadable", f"not a readable zip: {exc}") from None
     if len(members) > MAX_ZIP_MEMBERS:
         raise DocumentRefused("unsafe", f"{len(members)} zip members")
+    # Two entries of one name: Word reads one, zipfile the other — what staff would see in
+    # Word need not be what was read. Part names are case-insensitive in a package.
+    if len({member.filename.lower() for member in members}) != len(members):
+        raise DocumentRefused("unsafe", "duplicate zip member")
     total = 0
     for member in members:
         size = member.file_size

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlmodel import select
 
+from handlers import senders
 from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Approval, utcnow
 from handlers.outbox import enqueue
-from handlers.replies import reply_addresses
 from handlers.threads import thread_of_application
 
 # A staff decision may only move an application that is still on its way to the books.
@@ -156,10 +156,10 @@ def record_decision(
         return approval
 
 
-def _recipients(application: Application) -> tuple[str | None, list[str]]:
-    """The client's reply addresses as one mail: the first addressed, the others in copy."""
-    first, *others = reply_addresses(application) or (None,)
-    return first, list(others)
+def _recipients(application: Application, uow: UnitOfWork) -> tuple[str | None, list[str]]:
+    """The client's reply addresses (handlers.senders.reply_addresses): main, then copies."""
+    addresses = senders.reply_addresses(application, uow)
+    return (addresses[0], list(addresses[1:])) if addresses else (None, [])
 
 
 def reject_application(
@@ -177,7 +177,7 @@ def reject_application(
             application.status = ApplicationStatus.rejected
             application.updated_at = utcnow()
             uow.session.add(application)
-        recipient, cc = _recipients(application)
+        recipient, cc = _recipients(application, uow)
         if recipient is not None:
             context: dict[str, Any] = {
                 "reference": application.reference,
@@ -209,7 +209,7 @@ def expire_application(application_id: int, *, uow: UnitOfWork, titles: tuple[st
         application.status = ApplicationStatus.expired
         application.updated_at = utcnow()
         uow.session.add(application)
-        recipient, cc = _recipients(application)
+        recipient, cc = _recipients(application, uow)
         if recipient is not None:
             enqueue(
                 uow.session,

@@ -39,7 +39,6 @@ class PortalConfig:
     )
     intake_address: str = "pieteikumi@example.lv"
     staff_email: str = "staff@example.lv"
-    require_dmarc_pass: bool = False
     limits: Limits = field(default_factory=Limits)
     # None: the portal leaves queued mail to serve's housekeeping pass.
     outbox_sender: OutboxSender | None = None

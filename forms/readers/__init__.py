@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from forms.readers.base import DocumentRefused, Reader, Row
+from forms.readers.base import Document, DocumentRefused, Reader, Row
 from forms.readers.docx import DocxReader
 from forms.readers.rtf import RtfReader
 
 READERS: dict[str, Reader] = {"docx": DocxReader(), "rtf": RtfReader()}
 
-__all__ = ["READERS", "DocumentRefused", "Reader", "Row"]
+__all__ = ["READERS", "Document", "DocumentRefused", "Reader", "Row"]

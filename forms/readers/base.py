@@ -18,6 +18,14 @@ class Row:
     table: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A document read: its rows, and notices for staff about the file itself (codes)."""
+
+    rows: list[Row]
+    notices: tuple[str, ...] = ()
+
+
 class DocumentRefused(Exception):
     """The bytes cannot be read as a form; `code` names why (FORMS.md error codes)."""
 
@@ -32,6 +40,6 @@ class Reader(Protocol):
 
     name: str
 
-    def extract(self, data: bytes) -> list[Row]:
-        """The document's rows; raises DocumentRefused when it cannot or must not be read."""
+    def read(self, data: bytes) -> Document:
+        """The document's rows and notices; raises DocumentRefused when it must not be read."""
         ...

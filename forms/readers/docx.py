@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+from contextvars import ContextVar
 from typing import Any
 
 from docx.oxml.ns import nsmap
 
-from forms.readers.base import DocumentRefused, Row
+from forms.readers.base import Document, DocumentRefused, Row
+from forms.readers.docx_styles import hidden_styles
 from forms.safety import MAX_TEXT_PART_BYTES, open_zip, parse_xml, read_member
 
 _W = nsmap["w"]
@@ -26,6 +28,12 @@ _OFFICE_DOCUMENT = (
     "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
 )
 _RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+# Every external target is an outside address, except an e-mail address Word linked as it was
+# typed (a mailto hyperlink: common in filled forms, and nothing is fetched from it).
+_MAX_RELS_PARTS = 200
+# The styles of the document being read that decide hiding (docx_styles): set for one read,
+# so the walk below need not carry them through every call.
+_STYLES: ContextVar[dict[str, bool]] = ContextVar("docx_hidden_styles", default={})  # noqa: B039
 
 TICKED = "☒"
 UNTICKED = "☐"
@@ -67,6 +75,14 @@ def _checkbox_state(fld_char: Any) -> str | None:
     return None
 
 
+def _has_on(element: Any, properties: str, flag: str) -> bool:
+    # A run's `w:rPr/w:vanish`, a row's `w:trPr/w:del`: set and not switched off.
+    for child in element:
+        if _local(child.tag) == properties:
+            return any(_local(p.tag) == flag and _is_on(p) for p in child)
+    return False
+
+
 def _showing_placeholder(sdt: Any) -> bool:
     for child in sdt:
         if _local(child.tag) == "sdtPr":
@@ -79,7 +95,7 @@ _SKIP = frozenset(
 )
 
 
-def _inline(element: Any, out: list[str]) -> None:
+def _inline(element: Any, out: list[str], hidden: bool = False) -> None:
     for child in element:
         name = _local(child.tag)
         if name == "t":
@@ -100,20 +116,48 @@ def _inline(element: Any, out: list[str]) -> None:
                 out.append(box)
         elif name == "sdt":
             if not _showing_placeholder(child):
-                _inline(child, out)
+                _inline(child, out, hidden)
+        elif name == "r":
+            # Hidden text: Word shows none of it (nor prints it).
+            if not _run_hidden(child, hidden):
+                _inline(child, out, hidden)
         elif name == "p":
             # A paragraph inside a run: a text box's content.
-            _inline(child, out)
+            out.append(_paragraph_text(child))
             out.append("\n")
         elif name in _SKIP or child.tag == _MC_FALLBACK:
             continue
         else:
-            _inline(child, out)
+            _inline(child, out, hidden)
+
+
+def _style_of(element: Any, properties: str, style: str) -> bool | None:
+    # Whether the style named in `w:pPr/w:pStyle` or `w:rPr/w:rStyle` hides text.
+    styles = _STYLES.get()
+    if not styles:
+        return None
+    for child in element:
+        if _local(child.tag) == properties:
+            for part in child:
+                if _local(part.tag) == style:
+                    return styles.get(_attr(part, "val") or "")
+    return None
+
+
+def _run_hidden(run: Any, paragraph_hidden: bool) -> bool:
+    # Direct formatting decides first, then the run's character style, then the paragraph's.
+    for child in run:
+        if _local(child.tag) == "rPr":
+            for part in child:
+                if _local(part.tag) == "vanish":
+                    return _is_on(part)
+    by_style = _style_of(run, "rPr", "rStyle")
+    return paragraph_hidden if by_style is None else by_style
 
 
 def _paragraph_text(paragraph: Any) -> str:
     out: list[str] = []
-    _inline(paragraph, out)
+    _inline(paragraph, out, bool(_style_of(paragraph, "pPr", "pStyle")))
     return "".join(out)
 
 
@@ -157,14 +201,15 @@ def _rows_of(table: Any) -> list[list[str]]:
     rows: list[list[str]] = []
     for child in table:
         name = _local(child.tag)
-        if name == "tr":
+        # A row deleted with changes tracked is gone in Word's "final" view.
+        if name == "tr" and not _has_on(child, "trPr", "del"):
             cells: list[str] = []
             _cells_of(child, cells)
             rows.append(cells)
         elif name in ("sdt", "customXml"):
             inner = _content(child) if name == "sdt" else child
             for grand in inner:
-                if _local(grand.tag) == "tr":
+                if _local(grand.tag) == "tr" and not _has_on(grand, "trPr", "del"):
                     cells = []
                     _cells_of(grand, cells)
                     rows.append(cells)
@@ -204,6 +249,24 @@ def _main_part_name(archive: zipfile.ZipFile) -> str:
     return "word/document.xml"
 
 
+def _mail_link(rel: Any) -> bool:
+    return str(rel.get("Type") or "").endswith("/hyperlink") and str(
+        rel.get("Target") or ""
+    ).lower().startswith("mailto:")
+
+
+def links_outside(archive: zipfile.ZipFile) -> bool:
+    """True when a relationship points to an outside address (a mailto link aside)."""
+    parts = [n for n in archive.namelist() if n.lower().endswith(".rels")][:_MAX_RELS_PARTS]
+    for name in parts:
+        rels = read_member(archive, name, limit=MAX_TEXT_PART_BYTES)
+        for rel in parse_xml(rels or b"<r/>").iter(_RELS_NS):
+            external = str(rel.get("TargetMode") or "").lower() == "external"
+            if external and not _mail_link(rel):
+                return True
+    return False
+
+
 def has_macros(archive: zipfile.ZipFile) -> bool:
     """True when the package carries a VBA project (a .docm saved as .docx)."""
     return any(name.lower().endswith("vbaproject.bin") for name in archive.namelist())
@@ -214,9 +277,17 @@ class DocxReader:
 
     name = "docx"
 
-    def extract(self, data: bytes) -> list[Row]:
-        """The body's paragraphs and table rows in document order."""
+    def read(self, data: bytes) -> Document:
+        """The body's rows, and `external_link` when Word would fetch an outside address."""
         archive = open_zip(data)
+        rows = self._rows(archive)
+        return Document(rows, ("external_link",) if links_outside(archive) else ())
+
+    def extract(self, data: bytes) -> list[Row]:
+        """The body's paragraphs and table rows in document order, as Word shows them."""
+        return self._rows(open_zip(data))
+
+    def _rows(self, archive: zipfile.ZipFile) -> list[Row]:
         if has_macros(archive):
             raise DocumentRefused("unsupported_format", "macros")
         part = read_member(archive, _main_part_name(archive), limit=MAX_TEXT_PART_BYTES)
@@ -224,7 +295,13 @@ class DocxReader:
             raise DocumentRefused("unreadable", "no main document part")
         root = parse_xml(part)
         walker = _Walker()
-        for child in root:
-            if _local(child.tag) == "body":
-                walker.blocks(child)
+        # The styles part is as large as the document part or larger: read only when used.
+        uses_styles = b"rStyle" in part or b"pStyle" in part
+        token = _STYLES.set(hidden_styles(archive) if uses_styles else {})
+        try:
+            for child in root:
+                if _local(child.tag) == "body":
+                    walker.blocks(child)
+        finally:
+            _STYLES.reset(token)
         return walker.rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 from prefect._internal.pydantic.v2_schema import create_v2_schema
 from prefect.utilities.schema_tools.validation import ValidationError, validate
 from sqlmodel import select
@@ -12,7 +13,8 @@ from sqlmodel import select
 from flows.review import Decision, decision_model, decision_problem, review_markdown
 from handlers import decisions
 from handlers.db import UnitOfWork
-from handlers.models import Application, ApplicationStatus, Approval, OutboxMessage
+from handlers.models import Application, ApplicationStatus, Contract, OutboxMessage
+from tests.support.books import seed_contract
 
 
 def _server_accepts(model: type[Decision], run_input: dict[str, Any]) -> bool:
@@ -98,41 +100,58 @@ def test_review_shows_fields_with_both_labels_warnings_sender_and_document(
     assert "Jaunie lietotāji / New users" in text
     assert "1. Vārds / First name: Jānis · Uzvārds / Surname: Bērziņš" in text
     assert "- Vecs / Old" in text
-    assert "anna@ozols.lv" in text
+    assert "anna\\@ozols.lv" in text
     assert "LUR-2026-000123" in text
     assert str(tmp_path / "messages" / ("a" * 64)) in text
 
 
-def _stored(uow: UnitOfWork, status: ApplicationStatus) -> int:
+HOSTILE = {
+    "link": "[click](javascript:alert(1))",
+    "emphasis": "**APPROVED BY ADMIN**",
+    "image": "![p](http://127.0.0.1:9/p.png)",
+    "html": '<img src="http://127.0.0.1:9/p.png">',
+    "heading": "Ozols\n# heading",
+}
+
+
+def test_review_of_hostile_values_has_no_markup_of_the_clients(tmp_path: Any) -> None:
+    """Links, images, emphasis, headings and HTML a client typed render as plain text."""
+    application = _application(
+        filename="x`` ![p](http://127.0.0.1:9/p.png) ``.docx",
+        sender="[me](http://127.0.0.1:9/)@ozols.lv",
+        fields={
+            "customer_name": HOSTILE["emphasis"],
+            "contract_no": HOSTILE["link"],
+            "submitter_name": HOSTILE["image"],
+            "submitter_position": HOSTILE["html"],
+            "reg_no": HOSTILE["heading"],
+            "users": [{"first_name": HOSTILE["link"], "email": HOSTILE["image"]}],
+        },
+        warnings=[{"field": None, "code": "x", "message_lv": HOSTILE["html"], "message_en": "-"}],
+    )
+    html = MarkdownIt("commonmark").render(review_markdown(application, home=tmp_path))
+    for tag in ("<a ", "<img", "<h1", "<h2", "<em>"):
+        assert tag not in html
+    assert html.count("<h3>") == 1
+    assert "<strong>APPROVED" not in html
+    assert "**APPROVED BY ADMIN**" in html
+    assert "<code>x`` ![p](http://127.0.0.1:9/p.png) ``.docx</code>" in html
+
+
+def _stored(uow: UnitOfWork, status: ApplicationStatus, contact: str = "valde@ozols.lv") -> int:
+    with uow:
+        contract_id = uow.session.exec(select(Contract.id)).first()
+    if contract_id is None:
+        people = (("Anna", "anna@ozols.lv"), ("Valde", "valde@ozols.lv"))
+        contract_id = seed_contract(uow, authorized=people, users=()).contract_id
     with uow:
         reference = f"LUR-2026-{uow.next_number('reference-2026'):06d}"
-        row = _application(id=None, status=status, reference=reference)
-        row.fields = {**row.fields, "submitter_email": "valde@ozols.lv"}
+        row = _application(id=None, status=status, reference=reference, contract_id=contract_id)
+        row.fields = {**row.fields, "submitter_email": contact}
         uow.session.add(row)
         uow.commit()
         assert row.id is not None
         return row.id
-
-
-def test_decisions_are_recorded_once_and_set_the_status(uow: UnitOfWork) -> None:
-    """A first of two approvals keeps waiting; the final one approves; a retry adds nothing."""
-    application_id = _stored(uow, ApplicationStatus.awaiting_approval)
-    decisions.record_decision(
-        application_id, uow=uow, decision="approve", staff="Ilze", comment=None, final=False
-    )
-    assert decisions.get_application(application_id, uow=uow).status == (  # type: ignore[union-attr]
-        ApplicationStatus.awaiting_approval
-    )
-    for _ in range(2):
-        decisions.record_decision(
-            application_id, uow=uow, decision="approve", staff="Māris", comment=None, final=True
-        )
-    with uow:
-        staff = [a.staff for a in uow.session.exec(select(Approval))]
-    assert staff == ["Ilze", "Māris"]
-    assert decisions.get_application(application_id, uow=uow).status == (  # type: ignore[union-attr]
-        ApplicationStatus.approved
-    )
 
 
 def test_rejection_mails_the_comment_to_sender_and_contact(uow: UnitOfWork) -> None:
@@ -151,6 +170,22 @@ def test_rejection_mails_the_comment_to_sender_and_contact(uow: UnitOfWork) -> N
     assert decisions.get_application(application_id, uow=uow).status == (  # type: ignore[union-attr]
         ApplicationStatus.rejected
     )
+
+
+def test_a_contact_only_the_form_names_gets_no_copy(uow: UnitOfWork) -> None:
+    """The form's contact e-mail is copied only when the books hold it for the contract."""
+    application_id = _stored(uow, ApplicationStatus.awaiting_approval, "attacker@evil.lv")
+    decisions.reject_application(application_id, uow=uow, comment="Nē", titles=("LV", "EN"))
+    with uow:
+        mail = list(uow.session.exec(select(OutboxMessage)))
+        assert [(m.recipient, m.cc) for m in mail] == [("anna@ozols.lv", [])]
+
+
+def test_review_marks_an_unverified_sender(tmp_path: Any) -> None:
+    """An application read without proof of its sender says so at the top of the review."""
+    assert "Sender not verified" not in review_markdown(_application(), home=tmp_path)
+    text = review_markdown(_application(sender_verified=False), home=tmp_path)
+    assert "Sūtītājs nav pārbaudīts / Sender not verified" in text
 
 
 def test_only_a_waiting_application_expires(uow: UnitOfWork) -> None:

@@ -38,6 +38,7 @@ from intake.pipeline import process_message
 from tests.support import cheap_hashing, give_balances
 from tests.support.books import (
     ANNA,
+    MX_TRUST,
     OZOLS_CONTRACT,
     OZOLS_REG_NO,
     STAFF_ADDRESS,
@@ -85,6 +86,7 @@ class Office:
             home=self.settings.home,
             today=TODAY,
             staff_email=STAFF_ADDRESS,
+            trust=MX_TRUST,
         )
 
 

@@ -1,7 +1,7 @@
 """replies: threading on the outbox, client answers, invoice VAT and due date
 
 Revision ID: 0003
-Revises: 0004
+Revises: 0002
 Create Date: 2026-11-30 10:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0004"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
