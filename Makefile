@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Debian packages the tests and the demo use: a real IMAP server, a real browser,
-# and LibreOffice to prove the blank forms open cleanly.
-APT_PACKAGES := dovecot-imapd chromium libreoffice-writer-nogui
+# LibreOffice to prove the blank forms open cleanly, DejaVu fonts embedded in invoice PDFs
+# (Latvian letters), and pdftotext to read those PDFs back in the tests.
+APT_PACKAGES := dovecot-imapd chromium libreoffice-writer-nogui fonts-dejavu-core poppler-utils
 
 .PHONY: run test test-fast setup system-deps lint bench clean
 
@@ -22,6 +23,8 @@ system-deps:
 	command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || missing="$$missing dovecot-imapd"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v soffice >/dev/null 2>&1 || missing="$$missing libreoffice-writer-nogui"; \
+	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	command -v abiword >/dev/null 2>&1 || missing="$$missing abiword"; \
 	command -v pandoc >/dev/null 2>&1 || missing="$$missing pandoc"; \
 	if [ -n "$$missing" ]; then \

@@ -25,14 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlmodel import select
 
+from flows.delivery import deliver_pending_sync
 from handlers import credentials
 from handlers.accounts import top_up
 from handlers.commands import AddUsers, NewUser, TopUp
 from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.models import OutboxMessage
 from handlers.operations import add_users
-from notifications.delivery import deliver_pending_sync
-from notifications.outbox import enqueue
+from handlers.outbox import enqueue
 from notifications.smtp import SmtpTransport
 from tests.support.books import OZOLS_CONTRACT, seed_contract
 from tests.support.databases import fresh_postgres

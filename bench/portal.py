@@ -27,10 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
+from flows.delivery import deliver_pending
 from handlers import views_portal
 from handlers.credentials import hash_password, verify_password
 from handlers.db import UnitOfWork, create_all, make_engine
-from notifications.smtp import transport_from
+from notifications.smtp import Transport, transport_from
 from portal.config import PortalConfig
 from portal.server import run
 from tests.support.portal import PortalBooks, seed_portal_books
@@ -41,12 +42,23 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 def serve_child(database_url: str, home: str, port: int) -> None:
     """The child process: the portal alone, as `docintake portal` runs it."""
+
+    def transport() -> Transport:
+        return transport_from(outbox_dir=Path(home) / "outbox")
+
+    async def send_outbox(uow_factory: Callable[[], UnitOfWork]) -> object:
+        # As `docintake portal` does (flows.delivery.outbox_sender), into .eml files.
+        return await deliver_pending(
+            uow_factory=uow_factory, transport=transport(), home=Path(home)
+        )
+
     config = PortalConfig(
         database_url=database_url,
         home=Path(home),
-        transport_factory=lambda: transport_from(outbox_dir=Path(home) / "outbox"),
+        transport_factory=transport,
         port=port,
         secure_cookies=False,
+        outbox_sender=send_outbox,
     )
     run(config)
 

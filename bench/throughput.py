@@ -44,6 +44,7 @@ from prefect.client.orchestration import PrefectClient  # noqa: E402
 from sqlmodel import select  # noqa: E402
 from stdnum.lv import pvn  # noqa: E402
 
+from flows.delivery import deliver_pending, transport_for  # noqa: E402
 from flows.prefect_server import PrefectServer, free_port, stop_process_group  # noqa: E402
 from flows.processes import die_with_parent  # noqa: E402
 from flows.serve import runner_environment  # noqa: E402
@@ -65,7 +66,6 @@ from handlers.models import (  # noqa: E402
 from handlers.operations import apply_application  # noqa: E402
 from intake.pipeline import process_message  # noqa: E402
 from intake.sources.dropdir import deliver  # noqa: E402
-from notifications.delivery import deliver_pending, transport_from  # noqa: E402
 
 TODAY = date.today()
 
@@ -381,7 +381,7 @@ def floor(n: int, root: Path) -> float:
                 final=True,
             )
             apply_application(application_id, uow=uow(), today=TODAY, actor="Bench")
-    asyncio.run(deliver_pending(uow_factory=uow, transport=transport_from(settings), home=home))
+    asyncio.run(deliver_pending(uow_factory=uow, transport=transport_for(settings), home=home))
     elapsed = time.monotonic() - started
     engine.dispose()
     return elapsed

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from flows import cli_accounts, cli_books, cli_demo, cli_forms, cli_intake, cli_requests
+from flows import (
+    cli_accounts,
+    cli_books,
+    cli_demo,
+    cli_forms,
+    cli_intake,
+    cli_invoices,
+    cli_requests,
+)
 
 app = typer.Typer(
     name="docintake",
@@ -18,6 +26,7 @@ app.add_typer(cli_accounts.app, name="accounts")
 app.add_typer(cli_books.app, name="books")
 app.add_typer(cli_intake.app, name="intake")
 app.add_typer(cli_requests.app, name="requests")
+app.add_typer(cli_invoices.app, name="invoices")
 app.add_typer(cli_demo.app, name="demo")
 cli_requests.register_top_level(app)
 

@@ -24,6 +24,7 @@ from flows.common import load_settings, uow_factory
 from flows.settings import Settings
 from handlers import decisions
 from handlers.models import Application, ApplicationStatus
+from handlers.threads import client_answers
 from intake.sanitize import clean_value
 
 app = typer.Typer(help="List, show, approve and reject applications.", no_args_is_help=True)
@@ -189,6 +190,15 @@ def show_request(
             "warnings": application.warnings,
             "errors": application.errors,
             "history": history,
+            "client_answers": [
+                {
+                    "received_at": a.received_at.isoformat(),
+                    "from": a.from_addr,
+                    "subject": a.subject,
+                    "text": a.text,
+                }
+                for a in client_answers(application.id or 0, uow=uow_factory(settings))
+            ],
         }
     )
     if as_json:
@@ -209,6 +219,12 @@ def show_request(
             console.print(f"{kind[:-1]}: {escape(text)}")
     for entry in history:
         console.print(f"{str(entry['decided_at'])[:16]} {entry['decision']} by {entry['staff']}")
+    for answer in data["client_answers"]:
+        console.print(
+            f"Klienta atbilde / Client's answer {answer['received_at'][:16]}"
+            f" from {escape(answer['from'])} — {escape(answer['subject'] or '')}"
+        )
+        console.print(escape(answer["text"]), highlight=False)
 
 
 def _decide_or_exit(reference: str, decision: str, staff: str, comment: str | None) -> None:

@@ -13,7 +13,7 @@ from flows.settings import Settings
 from handlers.db import UnitOfWork, make_engine
 
 if TYPE_CHECKING:
-    from notifications.delivery import DeliveryReport
+    from flows.delivery import DeliveryReport
 
 
 def make_private(home: Path, database_url: str | None = None) -> None:
@@ -54,12 +54,7 @@ def uow_factory(settings: Settings) -> UnitOfWork:
 
 async def deliver_due_mail(settings: Settings) -> DeliveryReport:
     """Send what the outbox holds that is due (new, or due for another try), as configured."""
-    from notifications.delivery import deliver_pending, transport_from
+    # Imported here: the delivery loop pulls in aiosmtplib and Jinja, which most commands skip.
+    from flows.delivery import outbox_sender
 
-    return await deliver_pending(
-        uow_factory=lambda: uow_factory(settings),
-        transport=transport_from(settings),
-        home=settings.home,
-        reset_url=settings.password_reset_url,
-        login_url=settings.login_url,
-    )
+    return await outbox_sender(settings)(lambda: uow_factory(settings))

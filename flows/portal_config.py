@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flows.cli_intake import limits_from
+from flows.delivery import outbox_sender, transport_for
 from flows.settings import Settings
 from handlers.portal_sessions import SessionPolicy, ThrottlePolicy
-from notifications.smtp import transport_from
 from portal.config import PortalConfig
 
 
@@ -16,7 +16,7 @@ def portal_config(settings: Settings) -> PortalConfig:
     return PortalConfig(
         database_url=settings.resolved_database_url,
         home=settings.home,
-        transport_factory=lambda: transport_from(settings),
+        transport_factory=lambda: transport_for(settings),
         host=settings.portal_host,
         port=settings.portal_port,
         public_url=settings.portal_url.rstrip("/"),
@@ -36,4 +36,5 @@ def portal_config(settings: Settings) -> PortalConfig:
         intake_address=settings.intake_address,
         staff_email=settings.staff_email,
         limits=limits_from(settings),
+        outbox_sender=outbox_sender(settings),
     )

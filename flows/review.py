@@ -9,6 +9,8 @@ as strong as the server's validator.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,7 +19,9 @@ from pydantic import ConfigDict, Field
 
 from flows.markdown import code_span, escape_markdown
 from forms.catalogue import form_by_code
+from forms.catalogue import form_titles as catalogue_titles
 from handlers.models import Application, Approval
+from handlers.threads import ClientAnswerView
 
 # A rejection without a reason leaves the client guessing: the schema refuses it.
 _REJECT_NEEDS_COMMENT: dict[str, Any] = {
@@ -88,12 +92,14 @@ def _cell(value: Any) -> str:
     return "—" if value in (None, "") else escape_markdown(str(value))
 
 
+def _markdown_text(text: str) -> str:
+    # A client's text may hold links, images or emphasis: shown as typed, never rendered.
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~-])", r"\\\1", " ".join(text.split())[:500])
+
+
 def form_titles(form_type: str | None) -> tuple[str, str]:
     """The form's Latvian and English titles (the code itself when the catalogue lacks it)."""
-    form = form_by_code(form_type or "")
-    if form is None:
-        return (form_type or "?", form_type or "?")
-    return (form.title_lv, form.title_en)
+    return catalogue_titles(form_type) if form_type else ("?", "?")
 
 
 def review_markdown(
@@ -102,6 +108,7 @@ def review_markdown(
     home: Path,
     approvals: list[Approval] | None = None,
     second_approval: bool = False,
+    answers: Sequence[ClientAnswerView] = (),
 ) -> str:
     """The parsed application as staff should read it before deciding."""
     form = form_by_code(application.form_type or "")
@@ -158,6 +165,13 @@ def review_markdown(
         )
     else:
         lines.append("- nav / none")
+    if answers:
+        lines += ["", "**Klienta atbildes / Client's answers**", ""]
+        lines.extend(
+            f"- {a.received_at:%Y-%m-%d %H:%M} UTC · {_markdown_text(a.from_addr)} · "
+            f"{_markdown_text(a.subject or '')}: {_markdown_text(a.text)}"
+            for a in answers
+        )
     if approvals:
         lines += ["", "**Lēmumi / Decisions**", ""]
         lines.extend(

@@ -16,7 +16,7 @@ from flows.request_flow import IO_BACKOFF, IO_RETRIES, deliver_mail
 from flows.review import form_titles
 from handlers import decisions
 from handlers.models import Application, OutboxMessage
-from notifications.outbox import enqueue
+from handlers.outbox import enqueue
 
 
 def working_days_between(start: datetime, end: datetime) -> int:
@@ -28,11 +28,6 @@ def working_days_between(start: datetime, end: datetime) -> int:
         if day.weekday() < 5:
             days += 1
     return days
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
@@ -126,7 +121,7 @@ async def reminders(now: datetime | None = None) -> dict[str, int]:
     settings = load_settings()
     moment = now or datetime.now(UTC)
     waiting = [
-        (a.id, _aware(a.updated_at))
+        (a.id, a.updated_at)
         for a in decisions.waiting_applications(uow=uow_factory(settings))
         if a.id is not None
     ]

@@ -39,6 +39,24 @@ class Settings(BaseSettings):
     )
     staff_email: str = "staff@example.lv"
 
+    # The provider: named in every mail, the seller on every invoice.
+    provider_name: str = Field(
+        'SIA "Datubāzu abonēšana"', description="The provider's name in mail and invoices."
+    )
+    provider_reg_no: str = Field("40103999993", description="Seller's registration number.")
+    provider_vat_no: str = Field("LV40103999993", description="Seller's VAT number.")
+    provider_address: str = Field(
+        "Elizabetes iela 10, Rīga, LV-1010", description="Seller's legal address."
+    )
+    provider_bank: str = Field("AS Piemēra banka", description="Seller's bank.")
+    provider_swift: str = Field("BANKLV2X", description="Seller's bank SWIFT/BIC.")
+    provider_iban: str = Field("LV80BANK0000435195001", description="Seller's account (IBAN).")
+    invoice_font_dir: Path = Field(
+        Path("/usr/share/fonts/truetype/dejavu"),
+        description="Folder with DejaVuSans.ttf and DejaVuSans-Bold.ttf (Debian fonts-dejavu-core)"
+        " embedded in invoice PDFs for the Latvian letters.",
+    )
+
     # Incoming mail.
     intake_address: str = "pieteikumi@example.lv"
     imap_host: str | None = None

@@ -293,3 +293,40 @@ ACTION_CHOICES: tuple[tuple[str, str, str], ...] = (
 def form_by_code(code: str) -> FormDef | None:
     """The form with this code, or None when the catalogue has none."""
     return _BY_CODE.get(code)
+
+
+def form_titles(code: str | None) -> tuple[str, str]:
+    """The form's Latvian and English titles: the code itself when unknown, empty for none."""
+    form = _BY_CODE.get(code or "")
+    if form is None:
+        return (code or "", code or "")
+    return (form.title_lv, form.title_en)
+
+
+def field_labels(code: str | None, field: str | None) -> tuple[str, str]:
+    """The printed Latvian and English label of a result key, or empty strings when none.
+
+    A table cell `users[2].email` is named as the rules name it: the table's title, the row,
+    the column (`Jaunie lietotāji, 2. rinda, E-pasts`); the table itself by its title.
+    """
+    form = _BY_CODE.get(code or "")
+    if form is None or not field:
+        return ("", "")
+    base, _, column = field.partition(".")
+    key, _, index = base.partition("[")
+    if form.table is not None and key == form.table.key:
+        table = form.table
+        row = index.rstrip("]")
+        for spec in table.columns:
+            if column and spec.key == column:
+                if not row.isdigit():
+                    return (spec.label_lv, spec.label_en)
+                return (
+                    f"{table.title_lv}, {row}. rinda, {spec.label_lv}",
+                    f"{table.title_en}, row {row}, {spec.label_en}",
+                )
+        return (table.title_lv, table.title_en)
+    for spec in form.fields:
+        if spec.key == key:
+            return (spec.label_lv, spec.label_en)
+    return ("", "")

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from handlers.commands import TopUp
 from handlers.contracts import DETAIL_FIELDS
 from handlers.db import UnitOfWork
+from handlers.invoices import STANDARD_VAT_RATE, due_date, vat_of
 from handlers.lookups import (
     audit,
     balance_of,
@@ -22,9 +23,9 @@ from handlers.lookups import (
     snapshot,
 )
 from handlers.models import Contract, Invoice, LedgerEntry, UserStatus
+from handlers.outbox import enqueue
 from handlers.results import OperationResult, RuleViolation, failure, run_once, success
 from handlers.users import accountant_emails
-from notifications.outbox import enqueue
 
 
 def _start_of(day: date) -> datetime:
@@ -136,7 +137,9 @@ def _apply_top_up(cmd: TopUp, uow: UnitOfWork, today: date) -> dict[str, Any]:
         contract_id=row_id(contract),
         user_id=user_id,
         amount=amount,
+        vat_rate=STANDARD_VAT_RATE,
         issued_on=today,
+        due_on=due_date(today),
         customer_details={
             "reg_no": customer.reg_no,
             **(snapshot(details, *DETAIL_FIELDS) if details else {}),
@@ -155,16 +158,24 @@ def _apply_top_up(cmd: TopUp, uow: UnitOfWork, today: date) -> dict[str, Any]:
         before={"balance": str(before)},
         after={"balance": str(after), "invoice": invoice.number},
     )
+    vat = vat_of(amount, STANDARD_VAT_RATE)
+    # The amount is credited to the account as it is; VAT is added on the invoice.
     context = {
         "reference": invoice.number,
         "invoice_number": invoice.number,
         "amount": str(amount),
+        "vat_rate": str(STANDARD_VAT_RATE.normalize()),
+        "vat": str(vat),
+        "total": str(amount + vat),
         "issued_on": today.isoformat(),
+        "due_on": due_date(today).isoformat(),
         "username": user.username,
         "first_name": user.first_name,
         "last_name": user.last_name,
+        # The books' name on the invoice date, never the client's spelling.
         "customer_name": (details.name if details else customer.reg_no),
         "contract_no": contract.number,
+        "balance_before": str(before),
         "balance": str(after),
     }
     enqueue(

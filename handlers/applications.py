@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from forms.catalogue import form_by_code
-from handlers import senders
+from handlers import outbox, senders
 from handlers.db import UnitOfWork
+from handlers.lookups import books_name
 from handlers.messages import message
 from handlers.models import (
     Application,
@@ -26,7 +27,7 @@ from handlers.models import (
     AuditEvent,
     Contract,
 )
-from notifications import outbox
+from handlers.threads import thread_of_message
 
 DUPLICATE_WINDOW = timedelta(days=30)
 ACTOR = "intake"
@@ -223,7 +224,10 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
                 "form_title_en": cmd.form_title_en,
             }
             if valid:
-                context["customer_name"] = _text_field(cmd, "customer_name") or ""
+                # Greet the company as the books name it, not as the client typed it.
+                context["customer_name"] = (
+                    books_name(uow, contract, cmd.today) if contract is not None else ""
+                )
             else:
                 context["errors"] = error_lines
             # An authorized sender's copy goes to the books' addresses for the contract; a
@@ -240,6 +244,7 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
                     context=context,
                     dedupe_key=reference,
                     application_id=row.id,
+                    thread=thread_of_message(session, cmd.message_id),
                 )
             try:
                 uow.commit()

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import col, func, select
 
+from forms.catalogue import field_labels
 from handlers.commands import (
     ChangeDetails,
     Command,
@@ -25,6 +26,7 @@ from handlers.lookups import (
     details_on,
     find_contract,
     money,
+    monthly_amount,
     row_id,
     snapshot,
 )
@@ -79,13 +81,19 @@ def apply_increase_fee(cmd: IncreaseFee, uow: UnitOfWork, today: date) -> dict[s
         before={"base_fee": str(current)},
         after={"base_fee": str(new_fee), "valid_from": effective.isoformat()},
     )
+    uow.session.flush()
     confirm(
         uow,
         cmd,
         "fee_increase",
-        "summary_fee_increase",
-        new_fee=new_fee,
-        effective_from=effective.isoformat(),
+        {
+            "contract_no": contract.number,
+            "fee_before": str(current),
+            "fee_after": str(new_fee),
+            "effective_from": effective.isoformat(),
+            "monthly_after": str(monthly_amount(uow, contract, effective)),
+        },
+        today=today,
     )
     return {
         "contract_no": contract.number,
@@ -135,8 +143,12 @@ def apply_change_details(cmd: ChangeDetails, uow: UnitOfWork, today: date) -> di
         uow,
         cmd,
         "requisites_change",
-        "summary_requisites_change",
-        effective_from=effective.isoformat(),
+        {
+            "contract_no": contract.number,
+            "effective_from": effective.isoformat(),
+            "rows": [_detail_change(name, base.get(name), values[name]) for name in sorted(given)],
+        },
+        today=today,
     )
     return {
         "contract_no": contract.number,
@@ -144,6 +156,12 @@ def apply_change_details(cmd: ChangeDetails, uow: UnitOfWork, today: date) -> di
         "details_version_id": row.id,
         "changed": sorted(given),
     }
+
+
+def _detail_change(name: str, before: Any, after: Any) -> dict[str, Any]:
+    """One company detail before → after, with its printed labels from the form."""
+    label_lv, label_en = field_labels("requisites_change", f"new_{name}")
+    return {"label_lv": label_lv, "label_en": label_en, "before": before, "after": after}
 
 
 def apply_suspend(cmd: SuspendContract, uow: UnitOfWork, today: date) -> dict[str, Any]:
@@ -166,15 +184,21 @@ def apply_suspend(cmd: SuspendContract, uow: UnitOfWork, today: date) -> dict[st
         after=snapshot(contract, *CONTRACT_FIELDS),
     )
     until = cmd.date_to.isoformat() if cmd.date_to else None
+    # A scheduled suspension blocks, on its first day, the users active then: name today's.
+    to_block = blocked or [u.username for u in active_users(uow, row_id(contract))]
     confirm(
         uow,
         cmd,
         "contract_suspend",
-        "summary_contract_suspend",
-        contract_no=contract.number,
-        date_from=date_from.isoformat(),
-        until_lv=f" līdz {until}" if until else "",
-        until_en=f" until {until}" if until else "",
+        {
+            "contract_no": contract.number,
+            "date_from": date_from.isoformat(),
+            "date_to": until,
+            "scheduled": date_from > today,
+            "users": to_block,
+        },
+        today=today,
+        action="suspend",
     )
     return {
         "contract_no": contract.number,
@@ -213,10 +237,12 @@ def start_suspension(uow: UnitOfWork, cmd: Command, contract: Contract) -> list[
 def apply_resume(cmd: ResumeContract, uow: UnitOfWork, today: date) -> dict[str, Any]:
     """Make the contract active again; unblock exactly the users its suspension blocked."""
     contract = find_contract(uow, cmd.contract_no, lock=True)
-    return resume_loaded(cmd, uow, contract)
+    return resume_loaded(cmd, uow, contract, today)
 
 
-def resume_loaded(cmd: ResumeContract, uow: UnitOfWork, contract: Contract) -> dict[str, Any]:
+def resume_loaded(
+    cmd: ResumeContract, uow: UnitOfWork, contract: Contract, today: date
+) -> dict[str, Any]:
     """Resume an already-read contract: active again, exactly the suspension's users unblocked."""
     # Resuming a suspension that has not started yet just cancels it.
     before = snapshot(contract, *CONTRACT_FIELDS)
@@ -262,9 +288,15 @@ def resume_loaded(cmd: ResumeContract, uow: UnitOfWork, contract: Contract) -> d
         uow,
         cmd,
         "contract_suspend",
-        "summary_contract_resume",
-        contract_no=contract.number,
-        usernames=", ".join(unblocked) or "-",
+        {
+            "contract_no": contract.number,
+            # Still active: the suspension had not started, so resuming cancelled it.
+            "was_scheduled": before.get("status") == ContractStatus.active,
+            "suspended_from": before.get("suspended_from"),
+            "users": unblocked,
+        },
+        today=today,
+        action="resume",
     )
     return {"contract_no": contract.number, "action": "resume", "unblocked": unblocked}
 
@@ -330,7 +362,10 @@ def resume_due_contracts(*, uow: UnitOfWork, today: date) -> list[OperationResul
             )
             results.append(
                 apply_once(
-                    uow, "resume_contract", cmd.key, partial(resume_loaded, cmd, uow, contract)
+                    uow,
+                    "resume_contract",
+                    cmd.key,
+                    partial(resume_loaded, cmd, uow, contract, today),
                 )
             )
         uow.commit()

@@ -1,7 +1,8 @@
 """Usernames, temporary passwords, argon2 hashes and one-time reset tokens.
 
 A plain password or token is never stored: only its hash goes to the database, and the clear
-value lives just long enough to be put in an e-mail (notifications.delivery mints them at send).
+value lives just long enough to be put in an e-mail (`mint_secrets`, called when the outbox row
+is claimed for sending, so every retry mints a fresh one).
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
-from handlers.models import User
+from handlers.models import PasswordResetToken, User
 
 # No look-alikes (0/O/o, 1/l/I, 5/S, 2/Z) so a password read from a printout is typed right.
 PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRTUVWXY346789"  # noqa: S105 (an alphabet, not a password)
@@ -66,6 +69,46 @@ def new_reset_token() -> str:
 def token_hash(token: str) -> str:
     """The stored form of a reset token (sha256: the token is long and random, no salt needed)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def mint_credentials(session: Session, user_id: int) -> str:
+    """A fresh temporary password for the user: its hash stored, a change required at sign-in."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise LookupError(f"credentials for a missing user id {user_id}")
+    password = temporary_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    session.add(user)
+    return password
+
+
+def mint_reset_token(session: Session, user_id: int, *, now: datetime, valid_hours: int) -> str:
+    """A fresh one-time reset token for the user, stored only as its hash, valid for hours."""
+    token = new_reset_token()
+    session.add(
+        PasswordResetToken(
+            user_id=user_id,
+            token_hash=token_hash(token),
+            expires_at=now + timedelta(hours=valid_hours),
+        )
+    )
+    return token
+
+
+def mint_secrets(
+    session: Session, template: str, context: dict[str, Any], *, now: datetime
+) -> dict[str, str]:
+    """What only this send of an e-mail may carry: a password or a reset token, else nothing."""
+    user_id = context.get("user_id")
+    if user_id is None:
+        return {}
+    if template == "credentials":
+        return {"password": mint_credentials(session, int(user_id))}
+    if template == "password_reset":
+        hours = int(context.get("valid_hours", 2))
+        return {"token": mint_reset_token(session, int(user_id), now=now, valid_hours=hours)}
+    return {}
 
 
 def ascii_fold(text: str) -> str:

@@ -13,7 +13,8 @@ from sqlmodel import select
 from handlers import senders
 from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Approval, utcnow
-from notifications.outbox import enqueue
+from handlers.outbox import enqueue
+from handlers.threads import thread_of_application
 
 # A staff decision may only move an application that is still on its way to the books.
 _OPEN = {
@@ -196,6 +197,7 @@ def reject_application(
                 context=context,
                 dedupe_key=application.reference,
                 application_id=application.id,
+                thread=thread_of_application(uow.session, application.id),
             )
         uow.commit()
 
@@ -223,6 +225,7 @@ def expire_application(application_id: int, *, uow: UnitOfWork, titles: tuple[st
                 },
                 dedupe_key=application.reference,
                 application_id=application.id,
+                thread=thread_of_application(uow.session, application.id),
             )
         uow.commit()
         return True

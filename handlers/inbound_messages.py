@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from handlers import outbox
 from handlers.db import UnitOfWork
 from handlers.models import (
     AuditEvent,
@@ -23,7 +24,7 @@ from handlers.models import (
     MessageStatus,
     utcnow,
 )
-from notifications import outbox
+from handlers.threads import thread_of_message
 
 FINAL_MESSAGE_STATES = frozenset(
     {MessageStatus.done, MessageStatus.rejected, MessageStatus.quarantined}
@@ -172,6 +173,7 @@ def finish_message(cmd: FinishMessage, *, uow: UnitOfWork) -> MessageStatus:
                 cc=reply.cc,
                 attachments=reply.attachments,
                 dedupe_key=f"message-{row.sha256}",
+                thread=thread_of_message(uow.session, row.id),
             )
         row.status = cmd.status
         row.reason = cmd.reason

@@ -9,10 +9,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from forms.catalogue import form_by_code
+from forms.catalogue import form_titles
 from handlers.commands import Command
 from handlers.db import UnitOfWork
-from handlers.messages import message
 from handlers.models import (
     AuditEvent,
     Contract,
@@ -24,8 +23,9 @@ from handlers.models import (
     UserRole,
     UserStatus,
 )
+from handlers.outbox import enqueue
 from handlers.results import RuleViolation
-from notifications.outbox import enqueue
+from handlers.threads import thread_of_application
 
 CENT = Decimal("0.01")
 
@@ -159,19 +159,41 @@ def audit(
     )
 
 
+def user_summary(user: User) -> dict[str, str]:
+    """A user as a confirmation names them: username, name and e-mail."""
+    return {
+        "username": user.username,
+        "name": f"{user.first_name} {user.last_name}".strip(),
+        "email": user.email,
+    }
+
+
 def confirm(
-    uow: UnitOfWork, cmd: Command, form_type: str, summary_code: str, **params: Any
+    uow: UnitOfWork,
+    cmd: Command,
+    form_type: str,
+    changes: dict[str, Any],
+    *,
+    today: date,
+    action: str = "",
 ) -> None:
-    """Enqueue the confirmation e-mail to everyone the command says to reply to."""
-    form = form_by_code(form_type)
-    summary_lv, summary_en = message(summary_code, **params)
+    """Enqueue the confirmation to everyone the command says to reply to.
+
+    `changes` says what changed, before → after, and what follows (JSON values: money and
+    dates as strings); the confirmation template words it for the form type and `action`.
+    """
+    title_lv, title_en = form_titles(form_type)
+    contract = uow.session.exec(
+        select(Contract).where(Contract.number == str(changes.get("contract_no", "")))
+    ).first()
     context = {
         "reference": cmd.reference,
         "form_type": form_type,
-        "form_title_lv": form.title_lv if form else form_type,
-        "form_title_en": form.title_en if form else form_type,
-        "summary_lv": summary_lv,
-        "summary_en": summary_en,
+        "action": action,
+        "form_title_lv": title_lv,
+        "form_title_en": title_en,
+        "customer_name": books_name(uow, contract, today) if contract else "",
+        "changes": changes,
     }
     for recipient in dict.fromkeys(r.strip() for r in cmd.reply_to if r and r.strip()):
         enqueue(
@@ -181,7 +203,16 @@ def confirm(
             context=context,
             dedupe_key=cmd.dedupe_key,
             application_id=cmd.application_id,
+            thread=thread_of_application(uow.session, cmd.application_id),
         )
+
+
+def books_name(uow: UnitOfWork, contract: Contract, day: date) -> str:
+    """The customer's name as the books have it on a day, not as the client typed it."""
+    customer = customer_of(uow, contract)
+    assert customer.id is not None  # noqa: S101 (read from the database)
+    details = details_on(uow, customer.id, day)
+    return details.name if details else customer.reg_no
 
 
 def addressee(user: User) -> dict[str, Any]:
@@ -194,13 +225,20 @@ def addressee(user: User) -> dict[str, Any]:
     }
 
 
-def send_credentials(uow: UnitOfWork, cmd: Command, user: User, login_url: str) -> None:
-    """Enqueue the credentials e-mail; the password itself is minted when it is delivered."""
+def send_credentials(
+    uow: UnitOfWork, cmd: Command, user: User, contract: Contract, *, today: date
+) -> None:
+    """Enqueue the credentials e-mail; the password and sign-in link are added at delivery."""
     enqueue(
         uow.session,
         template="credentials",
         recipient=user.email,
-        context={**addressee(user), "login_url": login_url},
+        context={
+            **addressee(user),
+            "role": str(user.role),
+            "contract_no": contract.number,
+            "customer_name": books_name(uow, contract, today),
+        },
         dedupe_key=f"{cmd.dedupe_key}:{user.username}",
         application_id=cmd.application_id,
     )

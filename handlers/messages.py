@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
 
 # code -> (Latvian, English); `{name}` placeholders are filled from the failure's parameters.
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -20,11 +25,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Contract {contract_no} is not active (status: {status}).",
     ),
     "contract_not_suspended": (
-        "Līgums {contract_no} nav apturēts, tāpēc to nevar atjaunot.",
+        "Līguma {contract_no} darbība nav pārtraukta, tāpēc to nevar atjaunot.",
         "Contract {contract_no} is not suspended, so it cannot be resumed.",
     ),
     "contract_already_suspended": (
-        "Līgums {contract_no} jau ir apturēts.",
+        "Līguma {contract_no} darbība jau ir pārtraukta.",
         "Contract {contract_no} is already suspended.",
     ),
     "submitter_not_authorized": (
@@ -52,28 +57,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
         'The name "{given}" does not match user "{username}" ({actual}).',
     ),
     "email_already_active": (
-        "E-pasts {email} jau pieder aktīvam šī līguma lietotājam.",
+        "E-pasta adrese {email} jau pieder šī līguma aktīvam lietotājam.",
         "The e-mail {email} already belongs to an active user of this contract.",
     ),
     "email_repeated": (
-        "E-pasts {email} veidlapā norādīts vairākkārt.",
+        "E-pasta adrese {email} veidlapā norādīta vairākas reizes.",
         "The e-mail {email} is given more than once in the form.",
     ),
     "block_all_users": (
-        "Nevar bloķēt visus aktīvos līguma lietotājus; izmantojiet līguma darbības pārtraukšanu"
-        " vai lietotāja maiņu.",
+        "Visus līguma aktīvos lietotājus bloķēt nevar; šādā gadījumā iesniedziet iesniegumu par"
+        " līguma darbības pārtraukšanu vai par lietotāja maiņu.",
         "Every active user of the contract cannot be blocked; use contract suspension or a"
         " change of user instead.",
     ),
     "no_users": ("Nav norādīts neviens lietotājs.", "No user is given."),
     "fee_not_higher": (
-        "Jaunā abonentmaksa {new_fee} EUR nav lielāka par pašreizējo {current_fee} EUR;"
-        " samazinājums ir līguma grozījums.",
-        "The new fee {new_fee} EUR is not higher than the current {current_fee} EUR;"
-        " a decrease is a contract amendment.",
+        "Jaunā abonentmaksa {new_fee} EUR nav lielāka par pašreizējo ({current_fee} EUR);"
+        " abonentmaksu samazināt var tikai ar līguma grozījumiem.",
+        "The new fee, {new_fee} EUR, is not higher than the current one ({current_fee} EUR);"
+        " a lower fee needs an amendment to the contract.",
     ),
     "current_fee_differs": (
-        "Norādītā pašreizējā abonentmaksa {given} EUR atšķiras no uzskaitē esošās {books} EUR.",
+        "Norādītā pašreizējā abonentmaksa ({given} EUR) atšķiras no mūsu uzskaitē esošās"
+        " ({books} EUR).",
         "The current fee given, {given} EUR, differs from the books' {books} EUR.",
     ),
     "no_details_given": (
@@ -81,20 +87,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "No new company detail is given.",
     ),
     "date_to_before_from": (
-        "Beigu datumam jābūt pēc sākuma datuma.",
+        "Beigu datumam jābūt vēlākam par sākuma datumu.",
         "The end date must be after the start date.",
     ),
     "wrong_password": ("Nepareiza pašreizējā parole.", "The current password is wrong."),
     "weak_password": (
-        "Parolei jābūt vismaz {min_length} rakstzīmes garai.",
+        "Parolē jābūt vismaz {min_length} rakstzīmēm.",
         "The password must be at least {min_length} characters long.",
     ),
     "token_invalid": (
-        "Paroles atjaunošanas saite ir nederīga vai novecojusi.",
+        "Paroles atjaunošanas saite nav derīga vai tās derīguma termiņš ir beidzies.",
         "The password reset link is invalid or has expired.",
     ),
     "reset_requested": (
-        "Ja šāds lietotājs eksistē, uz tā e-pastu ir nosūtīta paroles atjaunošanas saite.",
+        "Ja šāds lietotājs ir reģistrēts, uz tā e-pasta adresi ir nosūtīta paroles"
+        " atjaunošanas saite.",
         "If such a user exists, a password reset link has been sent to its e-mail.",
     ),
     "amount_not_positive": (
@@ -102,16 +109,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The amount must be above zero with at most two decimals.",
     ),
     "surname_change_to_staff": (
-        "Uzvārda maiņu var veikt tikai darbinieki; lūdzu, rakstiet mums.",
+        "Uzvārdu var mainīt tikai mūsu darbinieki; lūdzu, rakstiet mums.",
         "A surname change is made by staff only; please write to us.",
     ),
     "nothing_to_update": ("Nav ko mainīt.", "Nothing to change."),
     "application_not_found": (
-        "Pieteikums {application_id} nav atrasts.",
+        "Iesniegums {application_id} nav atrasts.",
         "Application {application_id} was not found.",
     ),
     "application_not_applicable": (
-        "Pieteikumu {reference} ar statusu {status} nevar izpildīt.",
+        "Iesniegumu {reference} ar statusu {status} nevar izpildīt.",
         "Application {reference} with status {status} cannot be applied.",
     ),
     "unknown_form_type": (
@@ -125,55 +132,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+def _shown(value: Any, locale: str) -> Any:
+    """Amounts and dates as the language writes them (`200,00` / `01.12.2026.` in Latvian)."""
+    if isinstance(value, Decimal):
+        return format_decimal(value, "#,##0.00", locale=locale)
+    if isinstance(value, date):
+        return format_date(
+            value, "dd.MM.yyyy." if locale == "lv_LV" else "d MMMM yyyy", locale=locale
+        )
+    return value
+
+
 def message(code: str, **params: Any) -> tuple[str, str]:
-    """The Latvian and English text of a message code, with its parameters filled in."""
+    """The Latvian and English text of a message code, with its parameters filled in.
+
+    Decimal and date parameters are written in each language's format (Babel; the same
+    patterns as notifications.formats, which handlers may not import), so a client who wrote
+    "200,00 EUR" reads 200,00 EUR back.
+    """
     lv, en = MESSAGES[code]
-    return lv.format(**params), en.format(**params)
+    return (
+        lv.format(**{k: _shown(v, "lv_LV") for k, v in params.items()}),
+        en.format(**{k: _shown(v, "en_GB") for k, v in params.items()}),
+    )
 
-
-# Confirmation summaries, one per request type (what was done, for the submitter).
-MESSAGES.update(
-    {
-        "summary_user_change": (
-            "Reģistrēts jauns lietotājs {new}; lietotājs {old} bloķēts; atlikums {amount} EUR"
-            " pārcelts uz jauno kontu.",
-            "New user {new} registered; user {old} blocked; the balance of {amount} EUR moved"
-            " to the new account.",
-        ),
-        "summary_user_add": (
-            "Reģistrēti lietotāji: {usernames}. Ikmēneša rēķina summa tagad {monthly_amount} EUR.",
-            "Users registered: {usernames}. The monthly invoice amount is now"
-            " {monthly_amount} EUR.",
-        ),
-        "summary_user_block": (
-            "Lietotāji {usernames} bloķēti no {block_from}.",
-            "Users {usernames} blocked from {block_from}.",
-        ),
-        "summary_fee_increase": (
-            "Abonentmaksa {new_fee} EUR mēnesī no {effective_from}.",
-            "Subscription fee {new_fee} EUR per month from {effective_from}.",
-        ),
-        "summary_requisites_change": (
-            "Uzņēmuma rekvizīti mainīti no {effective_from}.",
-            "Company details changed from {effective_from}.",
-        ),
-        "summary_contract_suspend": (
-            "Līguma {contract_no} darbība pārtraukta no {date_from}{until_lv}.",
-            "Contract {contract_no} suspended from {date_from}{until_en}.",
-        ),
-        "summary_contract_resume": (
-            "Līguma {contract_no} darbība atjaunota; atbloķēti lietotāji: {usernames}.",
-            "Contract {contract_no} resumed; users unblocked: {usernames}.",
-        ),
-        "summary_einvoice_access": (
-            "Grāmatvedim izveidots lietotājs {username} piekļuvei e-rēķiniem.",
-            "Accountant user {username} created for access to e-invoices.",
-        ),
-    }
-)
 
 MESSAGES["invalid_value"] = ("Nederīga vērtība: {expected_lv}.", "Invalid value: {expected_en}.")
 MESSAGES["application_fields_invalid"] = (
-    "Pieteikuma lauki nav pilnīgi vai derīgi ({detail}).",
+    "Iesniegumā nav aizpildīti visi vajadzīgie lauki vai tie nav derīgi ({detail}).",
     "The application's fields are incomplete or invalid ({detail}).",
 )

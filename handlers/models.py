@@ -203,6 +203,11 @@ class Invoice(SQLModel, table=True):
     issued_on: date
     customer_details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # VAT in per cent, fixed when issued; `amount` is the net amount (VAT is added to it).
+    vat_rate: Decimal = Field(
+        default=Decimal("21.00"), sa_column=Column(Numeric(5, 2), nullable=False, default=21)
+    )
+    due_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
     __table_args__ = (UniqueConstraint("year", "sequence"),)
@@ -321,6 +326,29 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
     claimed_at: datetime | None = None  # when a deliverer took the row (status sending/failed)
+    # Threading: our Message-ID (set when first claimed, kept for every retry) and the client's
+    # message this one answers (In-Reply-To, References).
+    message_id: str | None = Field(default=None, unique=True, index=True, max_length=300)
+    in_reply_to: str | None = Field(default=None, max_length=1000)
+    thread_references: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class ClientAnswer(SQLModel, table=True):
+    """A client's e-mail without a form answering one of our mails: kept for staff to read."""
+
+    __tablename__ = "client_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_message_id: int = Field(foreign_key="inbound_message.id", unique=True)
+    # None when it answers a mail about no application (a "no form" reply, say).
+    application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
+    from_addr: str
+    subject: str | None = None
+    text: str = ""
+    matched_by: str  # message_id or reference
+    received_at: datetime = Field(default_factory=utcnow)
 
 
 class PasswordResetToken(SQLModel, table=True):

@@ -14,14 +14,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import select
 
-from forms.catalogue import form_by_code
 from handlers import accounts, selfservice
 from handlers.commands import Command
 from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Contract, utcnow
+from handlers.replies import fail_application, reply_addresses
 from handlers.request_types import ACTIONS, Action, apply_checked, request_type
 from handlers.results import OperationResult, RuleViolation, apply_once, failure, run_once
-from notifications.outbox import enqueue
 
 
 def _operation(name: str) -> Callable[..., OperationResult]:
@@ -77,72 +76,6 @@ def build_command(
     return action, action.build(fields, base)
 
 
-def _reply_to(application: Application) -> tuple[str, ...]:
-    # Replies go to the contact e-mail of the form and to the sender (FORMS.md, common block).
-    candidates = [application.fields.get("submitter_email"), application.sender]
-    seen: dict[str, None] = {}
-    for address in candidates:
-        if address and str(address).strip().casefold() not in {k.casefold() for k in seen}:
-            seen[str(address).strip()] = None
-    return tuple(seen)
-
-
-def _fail(
-    uow: UnitOfWork, application: Application, reply_to: tuple[str, ...], result: OperationResult
-) -> None:
-    issue = result.as_issue().model_dump()
-    application.status = ApplicationStatus.failed
-    application.errors = [*application.errors, issue]
-    application.updated_at = utcnow()
-    uow.session.add(application)
-    context = {
-        "reference": application.reference,
-        "form_title_lv": _title(application.form_type, "lv"),
-        "form_title_en": _title(application.form_type, "en"),
-        "comment": None,
-        "errors": [
-            {
-                "field_label_lv": _label(application.form_type, issue["field"], "lv"),
-                "field_label_en": _label(application.form_type, issue["field"], "en"),
-                "message_lv": issue["message_lv"],
-                "message_en": issue["message_en"],
-            }
-        ],
-    }
-    for recipient in reply_to:
-        enqueue(
-            uow.session,
-            template="request_rejected",
-            recipient=recipient,
-            context=context,
-            dedupe_key=application.reference,
-            application_id=application.id,
-        )
-
-
-def _label(form_type: str | None, field: str | None, language: str) -> str:
-    """The printed label of a field (`users[2].email` → the table's column), else the key."""
-    form = form_by_code(form_type or "")
-    if form is None or not field:
-        return field or ""
-    key = field.split(".")[-1] if "[" in field else field
-    candidates = [*form.fields, *(form.table.columns if form.table else ())]
-    if field in ("users",) and form.table is not None:
-        return form.table.title_lv if language == "lv" else form.table.title_en
-    for candidate in candidates:
-        if candidate.key == key:
-            label = candidate.label_lv if language == "lv" else candidate.label_en
-            return f"{label} ({field.split('.')[0]})" if "[" in field else label
-    return field
-
-
-def _title(form_type: str | None, language: str) -> str:
-    form = form_by_code(form_type or "")
-    if form is None:
-        return form_type or ""
-    return form.title_lv if language == "lv" else form.title_en
-
-
 def apply_application(
     application_id: int, *, uow: UnitOfWork, today: date, actor: str
 ) -> OperationResult:
@@ -156,7 +89,7 @@ def apply_application(
                 key,
                 RuleViolation("application_not_found", application_id=application_id),
             )
-        reply_to = _reply_to(application)
+        reply_to = reply_addresses(application)
         base = {
             "application_id": application_id,
             "actor": actor,
@@ -216,6 +149,6 @@ def apply_application(
             application.updated_at = utcnow()
             uow.session.add(application)
         else:
-            _fail(uow, application, reply_to, result)
+            fail_application(uow, application, reply_to, result)
         uow.commit()
         return result

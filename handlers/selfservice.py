@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import col, func, or_, select
@@ -20,8 +20,8 @@ from handlers.models import (
     UserStatus,
     utcnow,
 )
+from handlers.outbox import enqueue
 from handlers.results import OperationResult, RuleViolation, failure, run_once, success
-from notifications.outbox import enqueue
 
 RESET_TOKEN_LIFETIME = timedelta(hours=2)
 
@@ -61,7 +61,7 @@ def _apply_request_reset(cmd: RequestPasswordReset, uow: UnitOfWork) -> dict[str
         )
     ).all()
     for user in users:
-        # The token is minted at delivery (notifications.delivery), so it is never stored clear.
+        # The token is minted when the mail is claimed for sending, so it is never stored clear.
         enqueue(
             uow.session,
             template="password_reset",
@@ -95,7 +95,7 @@ def _apply_reset_password(cmd: ResetPassword, uow: UnitOfWork) -> dict[str, Any]
             PasswordResetToken.token_hash == token_hash(cmd.token.get_secret_value())
         )
     ).first()
-    if token is None or token.used_at is not None or _aware(token.expires_at) <= now:
+    if token is None or token.used_at is not None or token.expires_at <= now:
         raise RuleViolation("token_invalid", field="token")
     user = uow.session.get(User, token.user_id)
     if user is None or user.status != UserStatus.active:
@@ -111,11 +111,6 @@ def _apply_reset_password(cmd: ResetPassword, uow: UnitOfWork) -> dict[str, Any]
         uow.session.add(other)
     audit(uow, cmd, "user.password_reset", "user", user.id, after={"changed": True})
     return {"username": user.username}
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for what was written as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def reset_password(cmd: ResetPassword, *, uow: UnitOfWork, today: date) -> OperationResult:

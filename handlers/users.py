@@ -23,6 +23,7 @@ from handlers.lookups import (
     row_id,
     send_credentials,
     snapshot,
+    user_summary,
 )
 from handlers.models import (
     BlockReason,
@@ -34,7 +35,6 @@ from handlers.models import (
 )
 from handlers.results import OperationResult, apply_once
 
-DEFAULT_LOGIN_URL = "https://datubazes.example.lv/login"
 USER_FIELDS = ("username", "status", "blocked_reason", "blocked_from", "email", "role")
 
 
@@ -50,6 +50,7 @@ def register_user(
     contract: Contract,
     person: NewUser,
     *,
+    today: date,
     role: UserRole = UserRole.user,
 ) -> User:
     """Add a user row with a readable unique username and no password yet (set at delivery)."""
@@ -70,7 +71,7 @@ def register_user(
     uow.session.add(user)
     uow.session.flush()
     audit(uow, cmd, "user.register", "user", user.id, after=snapshot(user, *USER_FIELDS))
-    send_credentials(uow, cmd, user, DEFAULT_LOGIN_URL)
+    send_credentials(uow, cmd, user, contract, today=today)
     return user
 
 
@@ -101,7 +102,7 @@ def apply_change_user(cmd: ChangeUser, uow: UnitOfWork, today: date) -> dict[str
     """Register the new user, move the old user's balance to it, block the old user."""
     contract = find_contract(uow, cmd.contract_no)
     old = find_user(uow, cmd.old_username, lock=True, field="old_username")
-    new = register_user(uow, cmd, contract, cmd.new_user)
+    new = register_user(uow, cmd, contract, cmd.new_user, today=today)
     old_id, new_id = row_id(old), row_id(new)
     # The old row is locked (PostgreSQL), so no top-up can slip in between the sum and the move.
     amount = balance_of(uow, old_id)
@@ -141,10 +142,14 @@ def apply_change_user(cmd: ChangeUser, uow: UnitOfWork, today: date) -> dict[str
         uow,
         cmd,
         "user_change",
-        "summary_user_change",
-        old=old.username,
-        new=new.username,
-        amount=amount,
+        {
+            "contract_no": contract.number,
+            "old": user_summary(old),
+            "new": user_summary(new),
+            "blocked_from": today.isoformat(),
+            "moved_amount": str(amount),
+        },
+        today=today,
     )
     return {
         "contract_no": contract.number,
@@ -172,11 +177,22 @@ def apply_add_users(cmd: AddUsers, uow: UnitOfWork, today: date) -> dict[str, An
     """Register each new user with credentials; the monthly amount rises by the per-user fee."""
     contract = find_contract(uow, cmd.contract_no)
     before = monthly_amount(uow, contract, today)
-    users = [register_user(uow, cmd, contract, person) for person in cmd.users]
+    users = [register_user(uow, cmd, contract, new, today=today) for new in cmd.users]
     after = monthly_amount(uow, contract, today)
     _audit_monthly_amount(uow, cmd, contract, before, after)
-    names = ", ".join(u.username for u in users)
-    confirm(uow, cmd, "user_add", "summary_user_add", usernames=names, monthly_amount=after)
+    confirm(
+        uow,
+        cmd,
+        "user_add",
+        {
+            "contract_no": contract.number,
+            "users": [user_summary(u) for u in users],
+            "monthly_before": str(before),
+            "monthly_after": str(after),
+            "from": today.isoformat(),
+        },
+        today=today,
+    )
     return {
         "contract_no": contract.number,
         "usernames": [u.username for u in users],
@@ -196,10 +212,20 @@ def apply_block_users(cmd: BlockUsers, uow: UnitOfWork, today: date) -> dict[str
     for user in users:
         _block(uow, cmd, user, BlockReason.own, day, today=today)
     after = monthly_amount(uow, contract, day)
-    names = ", ".join(u.username for u in users)
     _audit_monthly_amount(uow, cmd, contract, before, after)
     confirm(
-        uow, cmd, "user_block", "summary_user_block", usernames=names, block_from=day.isoformat()
+        uow,
+        cmd,
+        "user_block",
+        {
+            "contract_no": contract.number,
+            "users": [user_summary(u) for u in users],
+            "block_from": day.isoformat(),
+            "scheduled": day > today,
+            "monthly_before": str(before),
+            "monthly_after": str(after),
+        },
+        today=today,
     )
     return {
         "contract_no": contract.number,
@@ -214,11 +240,17 @@ def apply_grant_einvoice_access(
 ) -> dict[str, Any]:
     """Register an accountant user (invoices only) with credentials at the accountant's e-mail."""
     contract = find_contract(uow, cmd.contract_no)
-    person = NewUser(
+    new = NewUser(
         first_name=cmd.first_name, last_name=cmd.last_name, email=cmd.email, phone=cmd.phone
     )
-    user = register_user(uow, cmd, contract, person, role=UserRole.accountant)
-    confirm(uow, cmd, "einvoice_access", "summary_einvoice_access", username=user.username)
+    user = register_user(uow, cmd, contract, new, today=today, role=UserRole.accountant)
+    confirm(
+        uow,
+        cmd,
+        "einvoice_access",
+        {"contract_no": contract.number, "accountant": user_summary(user)},
+        today=today,
+    )
     return {"contract_no": contract.number, "username": user.username}
 
 

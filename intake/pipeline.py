@@ -30,9 +30,11 @@ from handlers.applications import CreateApplication
 from handlers.db import UnitOfWork
 from handlers.inbound_messages import FinishMessage, RecordMessage, Reply
 from handlers.models import MessageStatus
+from handlers.threads import AttachClientAnswer, AttachedAnswer, attach_client_answer
 from intake import parsing, store
 from intake import replies as mail
 from intake.addresses import Mailbox
+from intake.answers import answer_parts
 from intake.authresults import AuthStatus, AuthVerdict, evaluate
 from intake.mime import Limits, ParsedMessage, parse_headers, parse_message
 from intake.sanitize import clean_fields, clean_value
@@ -203,6 +205,27 @@ def _take_forms(parsed: ParsedMessage, ctx: _Context, check: SenderCheck) -> Non
         )
 
 
+def _client_answer(raw: bytes, ctx: _Context, sender: str) -> AttachedAnswer | None:
+    """A message without a form that answers our mail goes to staff instead of "no form"."""
+    uow = ctx.uow_factory()
+    with uow:
+        known = senders.known_contract_ids(sender, uow=uow)
+    parts = answer_parts(raw)
+    return attach_client_answer(
+        AttachClientAnswer(
+            inbound_message_id=ctx.record.id,
+            sender=sender,
+            sender_contract_ids=frozenset(known),
+            subject=ctx.head.subject,
+            in_reply_to=parts.in_reply_to,
+            references=parts.references,
+            text=parts.text,
+            staff_email=ctx.staff_email,
+        ),
+        uow=ctx.uow_factory(),
+    )
+
+
 def _judge(ctx: _Context, trust: Trust) -> SenderCheck:
     """The sender verdict; a message staff released counts as from a verified sender."""
     if ctx.record.released and ctx.head.from_addr is not None:
@@ -247,6 +270,10 @@ def _read(raw: bytes, ctx: _Context, check: SenderCheck, limits: Limits) -> Mess
             )
         )
     if not parsed.attachments:
+        answer = None if refused or not check.verified else _client_answer(raw, ctx, sender)
+        if answer is not None:
+            why = f"client answer to {answer.reference or 'our mail'}"
+            return _finish(ctx, MessageStatus.done, why, [], check)
         if not refused:
             replies.append(mail.no_form_reply(sender, ctx.home))
         reason: str | None = (

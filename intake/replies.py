@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import forms
-from forms.catalogue import FORMS, form_by_code
+from forms.catalogue import FORMS
+from handlers import replies
 from handlers.inbound_messages import Reply
 from intake import store
 from intake.mime import Limits, Refusal
@@ -34,39 +35,9 @@ def blank_form_paths(home: Path) -> list[str]:
     return paths
 
 
-def field_labels(form_type: str | None, key: str | None) -> tuple[str, str]:
-    """The (Latvian, English) label of a result key such as `users[2].email`."""
-    form = form_by_code(form_type) if form_type else None
-    if form is None or key is None:
-        return ("", "")
-    base, _, column = key.partition(".")
-    base = base.split("[", 1)[0]
-    if form.table is not None and base == form.table.key:
-        for col in form.table.columns:
-            if column and col.key == column:
-                return (col.label_lv, col.label_en)
-        return (form.table.title_lv, form.table.title_en)
-    try:
-        spec = form.field(base)
-    except KeyError:
-        return ("", "")
-    return (spec.label_lv, spec.label_en)
-
-
 def error_lines(form_type: str | None, errors: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Errors as the form_rejected template shows them: label and message, both languages."""
-    lines = []
-    for error in errors:
-        label_lv, label_en = field_labels(form_type, error.get("field"))
-        lines.append(
-            {
-                "field_label_lv": label_lv,
-                "field_label_en": label_en,
-                "message_lv": str(error.get("message_lv", "")),
-                "message_en": str(error.get("message_en", "")),
-            }
-        )
-    return lines
+    """Errors as the form_rejected template shows them (the one builder: handlers.replies)."""
+    return replies.error_lines(form_type, errors)
 
 
 def refusal_context(refused: list[Refusal]) -> dict[str, Any]:

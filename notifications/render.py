@@ -1,7 +1,8 @@
 """E-mails from templates: `<name>.txt.j2` (first line `Subject: …`) and `<name>.html.j2`.
 
-Latvian first, English second. HTML is autoescaped, so a company name with `<` or `&` in it
-cannot inject markup; the plain-text part is not escaped (it is not markup).
+Latvian first, English second, in the provider's words (notifications.glossary) and each
+language's number and date formats (notifications.formats filters). HTML is autoescaped, so a
+company name with `<` or `&` in it cannot inject markup; the plain-text part is not escaped.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, select_autoescape
+
+from notifications.formats import FILTERS
+from notifications.glossary import GLOSSARY
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -30,6 +34,7 @@ TEMPLATES: tuple[str, ...] = (
     "password_reset",
     "approval_reminder",
     "request_expired",
+    "client_answer",
 )
 
 
@@ -48,13 +53,29 @@ class UnknownTemplateError(LookupError):
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The one Jinja environment (templates are read once per process)."""
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         # Escape every `*.html.j2`; the text part is not markup.
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
         keep_trailing_newline=True,
         trim_blocks=False,
     )
+    env.filters.update(FILTERS)
+    env.filters["text_lines"] = text_lines
+    # The provider's terms: `{{ g.application.acc }}` is "iesniegumu", `.en` "application".
+    env.globals["g"] = GLOSSARY
+    return env
+
+
+def text_lines(text: str) -> list[str]:
+    """The ` - ` lines of a text macro's output as plain strings, so HTML output escapes them.
+
+    A macro's output is marked safe when an HTML template calls it, although the text macro
+    never escaped the client's values inside; plain `str` copies are escaped when printed.
+    """
+    return [
+        str.__str__(line).strip().removeprefix("- ") for line in text.split("\n") if line.strip()
+    ]
 
 
 def render(template: str, context: dict[str, Any]) -> RenderedMail:

@@ -60,6 +60,20 @@ class _DataAwareSMTP(aiosmtplib.SMTP):
         return await super().data(message, **kwargs)
 
 
+@dataclass(frozen=True)
+class Document:
+    """A file made in memory (an invoice PDF) to attach: its name, bytes and MIME type."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/pdf"
+
+
+def mail_domain(mail_from: str) -> str:
+    """The domain of the sender address, for our Message-IDs."""
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "docintake.invalid"
+
+
 def build_message(
     *,
     mail_from: str,
@@ -68,8 +82,14 @@ def build_message(
     cc: Sequence[str] = (),
     attachments: Sequence[Path] = (),
     message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    documents: Sequence[Document] = (),
 ) -> EmailMessage:
-    """A multipart e-mail: plain text and HTML alternatives, then the attached files."""
+    """A multipart e-mail: plain text and HTML alternatives, then the attached files.
+
+    `in_reply_to` and `references` keep a reply in the client's thread (RFC 5322 3.6.4).
+    """
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = recipient
@@ -77,8 +97,10 @@ def build_message(
         message["Cc"] = ", ".join(cc)
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(datetime.now(UTC))
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "docintake.invalid"
-    message["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@{domain}>"
+    message["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@{mail_domain(mail_from)}>"
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = " ".join(dict.fromkeys([*references, in_reply_to]))
     # Tells auto-responders not to answer us, so two robots never loop.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text)
@@ -88,6 +110,11 @@ def build_message(
         maintype, _, subtype = (mime or "application/octet-stream").partition("/")
         message.add_attachment(
             path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+    for document in documents:
+        maintype, _, subtype = document.mime.partition("/")
+        message.add_attachment(
+            document.data, maintype=maintype, subtype=subtype, filename=document.filename
         )
     return message
 
@@ -184,14 +211,7 @@ class FolderTransport:
         """Nothing to release."""
 
 
-def _setting(config: Any, name: str, default: Any) -> Any:
-    value = getattr(config, name, default) if config is not None else default
-    secret = getattr(value, "get_secret_value", None)
-    return secret() if callable(secret) else value
-
-
 def transport_from(
-    config: Any = None,
     *,
     host: str | None = None,
     port: int = 587,
@@ -203,25 +223,18 @@ def transport_from(
     mail_from: str = "pieteikumi@example.lv",
     outbox_dir: Path | None = None,
 ) -> Transport:
-    """An SMTP transport when a host is given, else a folder transport into `outbox_dir`.
-
-    Takes plain values, or any object with the same-named `smtp_*`, `mail_from`, `outbox_dir`
-    attributes (the flows' Settings) — read by name, so notifications never imports flows.
-    """
-    host = _setting(config, "smtp_host", host)
-    mail_from = _setting(config, "mail_from", mail_from)
+    """An SMTP transport when a host is given, else a folder transport into `outbox_dir`."""
     if host:
         return SmtpTransport(
             host=host,
-            port=int(_setting(config, "smtp_port", port)),
-            starttls=bool(_setting(config, "smtp_starttls", starttls)),
-            tls=bool(_setting(config, "smtp_tls", tls)),
-            username=_setting(config, "smtp_username", username),
-            password=_setting(config, "smtp_password", password),
-            timeout=float(_setting(config, "smtp_timeout_seconds", timeout)),
+            port=port,
+            starttls=starttls,
+            tls=tls,
+            username=username,
+            password=password,
+            timeout=timeout,
             mail_from=mail_from,
         )
-    folder = _setting(config, "outbox_dir", outbox_dir)
-    if folder is None:
+    if outbox_dir is None:
         raise ValueError("no SMTP host and no outbox folder: nowhere to deliver")
-    return FolderTransport(folder=Path(folder), mail_from=mail_from)
+    return FolderTransport(folder=Path(outbox_dir), mail_from=mail_from)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from handlers.db import UnitOfWork
 from handlers.portal_sessions import SessionPolicy, ThrottlePolicy
 from intake.mime import Limits
 from notifications.smtp import Transport
+
+# One delivery pass over the outbox on the portal's units of work. The loop that joins the
+# outbox (handlers) to rendering and transport (notifications) lives in flows, which the portal
+# may not import: the composition root hands it in (flows.delivery.outbox_sender).
+OutboxSender = Callable[[Callable[[], UnitOfWork]], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,8 @@ class PortalConfig:
     intake_address: str = "pieteikumi@example.lv"
     staff_email: str = "staff@example.lv"
     limits: Limits = field(default_factory=Limits)
+    # None: the portal leaves queued mail to serve's housekeeping pass.
+    outbox_sender: OutboxSender | None = None
 
     @property
     def address(self) -> str:

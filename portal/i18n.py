@@ -167,7 +167,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "st_expired": ("novecojis", "expired"),
     "st_active": ("aktīvs", "active"),
     "st_blocked": ("bloķēts", "blocked"),
-    "st_suspended": ("apturēts", "suspended"),
+    "st_suspended": ("darbība pārtraukta", "suspended"),
 }
 
 

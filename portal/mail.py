@@ -12,7 +12,6 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from notifications.delivery import deliver_pending
 from notifications.render import RenderedMail
 from notifications.smtp import build_message
 from portal.config import PortalConfig
@@ -55,13 +54,9 @@ async def send_link(
 
 async def deliver_outbox(config: PortalConfig, uow_factory: Any) -> None:
     """Send what the outbox holds now (what the change just queued, and anything else due)."""
+    if config.outbox_sender is None:
+        return  # serve's housekeeping sends it
     try:
-        await deliver_pending(
-            uow_factory=uow_factory,
-            transport=config.transport_factory(),
-            home=config.home,
-            reset_url=config.reset_url,
-            login_url=config.login_url,
-        )
+        await config.outbox_sender(uow_factory)
     except Exception as exc:  # serve's housekeeping sends it later
         log.error("portal outbox delivery failed (%s)", type(exc).__name__)

@@ -239,9 +239,9 @@ class Journey:
         )
         assert done.status == ApplicationStatus.applied, (request.form_type, done.errors)
         reference = application.reference
-        receipt = self.mail_to(request.sender, f"{reference}: pieteikums saņemts")
+        receipt = self.mail_to(request.sender, f"{reference}: iesniegums saņemts")
         assert reference in text_of(receipt)
-        self.mail_to(request.sender, f"{reference}: pieteikums izpildīts")
+        self.mail_to(request.sender, f"{reference}: iesniegums izpildīts")
         check_books(self, request)
 
 

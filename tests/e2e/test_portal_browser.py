@@ -19,7 +19,7 @@ from forms import render_form
 from handlers import decisions
 from handlers.lookups import addressee
 from handlers.models import LedgerEntry, User
-from notifications.outbox import enqueue
+from handlers.outbox import enqueue
 from tests.e2e.journey import Journey, contract_ref, password_in, text_of
 from tests.e2e.test_staff_browser import chromium_page
 from tests.support.portal import RunningPortal, portal_config, serve_portal
@@ -136,7 +136,7 @@ def test_a_user_signs_in_with_mailed_credentials_and_serves_themselves(
         )
         email = user.email
         uow.commit()
-    temporary = password_in(mail_to(journey, email, "pieejas dati"))
+    temporary = password_in(mail_to(journey, email, "lietotāja rekvizīti"))
     base = portal_site.base_url
     chosen = "Mana-jauna-parole-1"
     with chromium_page() as page:

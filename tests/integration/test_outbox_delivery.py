@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 from flows.common import deliver_due_mail
+from flows.delivery import DeliveryReport, deliver_pending_sync, transport_for
 from flows.settings import Settings
 from handlers.commands import (
     AddUsers,
@@ -30,9 +31,8 @@ from handlers.credentials import verify_password
 from handlers.db import UnitOfWork
 from handlers.models import OutboxMessage, OutboxStatus, User, utcnow
 from handlers.operations import add_users
+from handlers.outbox import enqueue
 from handlers.selfservice import change_password, request_password_reset, reset_password
-from notifications.delivery import DeliveryReport, deliver_pending_sync
-from notifications.outbox import enqueue
 from notifications.smtp import FolderTransport, SmtpTransport, transport_from
 from tests.support import cheap_hashing
 from tests.support.books import OZOLS_CONTRACT, seed_contract
@@ -250,23 +250,20 @@ def test_folder_transport_writes_eml_with_attachments(books: UnitOfWork, tmp_pat
 
 
 def test_smtp_login_is_used_when_configured(books: UnitOfWork, tmp_path: Path) -> None:
-    """A relay that demands AUTH gets the configured login, taken from settings-like values."""
+    """A relay that demands AUTH gets the login configured in the settings."""
     _add_user(books)
-
-    class SettingsLike:
-        smtp_host = "127.0.0.1"
-        smtp_port = 0
-        smtp_starttls = False
-        smtp_tls = False
-        smtp_username = "robot"
-        smtp_password = SecretStr("s3cret")
-        smtp_timeout_seconds = 5.0
-        mail_from = MAIL_FROM
-        outbox_dir = tmp_path / "unused"
-
     with SmtpSink(username="robot", password="s3cret") as sink:
-        SettingsLike.smtp_port = sink.port
-        transport = transport_from(SettingsLike())
+        settings = Settings(
+            home=tmp_path,
+            smtp_host=sink.host,
+            smtp_port=sink.port,
+            smtp_starttls=False,
+            smtp_username="robot",
+            smtp_password=SecretStr("s3cret"),
+            smtp_timeout_seconds=5.0,
+            mail_from=MAIL_FROM,
+        )
+        transport = transport_for(settings)
         assert _deliver(books, transport, tmp_path).sent == 1
         assert sink.wait_for(1)[0]["To"] == "ieva@ozols.lv"
 

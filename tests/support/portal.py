@@ -8,7 +8,7 @@ with serve_portal(database_url=url, home=home, sink=sink) as portal:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from flows.delivery import deliver_pending
 from handlers.credentials import hash_password
 from handlers.db import UnitOfWork
 from handlers.models import (
@@ -62,6 +63,17 @@ def portal_config(
         return transport_from(host=sink.host, port=sink.port, starttls=False)
 
     base = f"http://127.0.0.1:{port}"
+
+    async def send_outbox(uow_factory: Callable[[], UnitOfWork]) -> object:
+        # What flows.delivery.outbox_sender does for the real portal, with the test's transport.
+        return await deliver_pending(
+            uow_factory=uow_factory,
+            transport=transport(),
+            home=home,
+            login_url=f"{base}/login",
+            reset_url=f"{base}/password/reset",
+        )
+
     config = PortalConfig(
         database_url=database_url,
         home=home,
@@ -71,6 +83,7 @@ def portal_config(
         login_url=f"{base}/login",
         reset_url=f"{base}/password/reset",
         secure_cookies=False,
+        outbox_sender=send_outbox,
     )
     return replace(config, **overrides)
 
