@@ -18,7 +18,14 @@ from flows.settings import Settings
 from handlers.db import UnitOfWork
 from handlers.outbox import ClaimedMail, RetryPolicy, claim, finish
 from notifications.render import render
-from notifications.smtp import Document, Transport, build_message, mail_domain, transport_from
+from notifications.smtp import (
+    DeliveryUnknownError,
+    Document,
+    Transport,
+    build_message,
+    mail_domain,
+    transport_from,
+)
 
 __all__ = ["DeliveryReport", "deliver_pending", "deliver_pending_sync", "transport_for"]
 
@@ -124,8 +131,11 @@ class _Send:
     documents: DocumentMaker | None
 
 
-async def _send_one(mail: ClaimedMail, send: _Send) -> str | None:
-    """None when sent, else the error text (kept in the row, without the message body)."""
+async def _send_one(mail: ClaimedMail, send: _Send) -> tuple[str | None, bool]:
+    """None when sent, else the error text (kept in the row, without the message body).
+
+    The flag says the outcome is unknown: the data left and no answer came back.
+    """
     try:
         rendered = render(
             mail.template, _context(mail, send.login_url, send.reset_url, send.shared)
@@ -142,9 +152,11 @@ async def _send_one(mail: ClaimedMail, send: _Send) -> str | None:
             documents=send.documents(mail) if send.documents else (),
         )
         await send.transport.send(message)
+    except DeliveryUnknownError as exc:
+        return f"{type(exc).__name__}: {exc}", True
     except Exception as exc:  # any failure is recorded on the row and retried
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        return f"{type(exc).__name__}: {exc}", False
+    return None, False
 
 
 async def deliver_pending(
@@ -181,8 +193,8 @@ async def deliver_pending(
                 break
             for mail in claimed:
                 tried.add(mail.row_id)
-                error = await _send_one(mail, send)
-                finish(uow_factory(), mail, error)
+                error, unknown = await _send_one(mail, send)
+                finish(uow_factory(), mail, error, unknown=unknown, policy=policy)
                 if error is None:
                     report.sent += 1
                 else:

@@ -172,8 +172,15 @@ def claim(
             row.status = OutboxStatus.sending
             row.claimed_at = now
             row.attempts += 1
+            context = dict(row.context)
             try:
-                secrets = mint_secrets(uow.session, row.template, row.context, now=now)
+                if row.template == "credentials" and _outcome_unknown(row):
+                    # The last send may have reached the user with its password: a new one
+                    # would make that mail wrong. This one says the first password stands.
+                    secrets: dict[str, str] = {}
+                    context["password_stands"] = True
+                else:
+                    secrets = mint_secrets(uow.session, row.template, row.context, now=now)
             except LookupError as missing:
                 row.status = OutboxStatus.failed
                 row.last_error = str(missing)
@@ -191,7 +198,7 @@ def claim(
                     recipient=row.recipient,
                     cc=tuple(row.cc),
                     attachments=tuple(row.attachments),
-                    context=dict(row.context),
+                    context=context,
                     secrets=secrets,
                     message_id=row.message_id,
                     in_reply_to=row.in_reply_to,
@@ -202,8 +209,28 @@ def claim(
         return claimed
 
 
-def finish(uow: UnitOfWork, mail: ClaimedMail, error: str | None) -> None:
-    """Mark a claimed row sent (error None) or failed with its error, if the claim still holds."""
+# `last_error` of a send whose message data left but whose answer never came.
+UNKNOWN = "unknown: "
+
+
+def _outcome_unknown(row: OutboxMessage) -> bool:
+    return (row.last_error or "").startswith(UNKNOWN)
+
+
+def finish(
+    uow: UnitOfWork,
+    mail: ClaimedMail,
+    error: str | None,
+    *,
+    unknown: bool = False,
+    policy: RetryPolicy | None = None,
+) -> None:
+    """Mark a claimed row sent (error None) or failed with its error, if the claim still holds.
+
+    `unknown`: the message data was sent and the relay's answer was lost, so the mail may have
+    arrived. Such a row is tried once more, later, by the normal schedule, and never again:
+    at most one extra copy.
+    """
     with uow:
         row = uow.session.get(OutboxMessage, mail.row_id)
         # Only the holder of the claim may finish it; an expired claim was taken over.
@@ -216,5 +243,9 @@ def finish(uow: UnitOfWork, mail: ClaimedMail, error: str | None) -> None:
         else:
             row.status = OutboxStatus.failed
             row.last_error = error[:1000]
+            if unknown:
+                row.last_error = (UNKNOWN + error)[:1000]
+                limit = (policy or RetryPolicy()).max_attempts
+                row.attempts = max(row.attempts, limit - 1)
         uow.session.add(row)
         uow.commit()

@@ -381,3 +381,59 @@ def test_the_configured_sign_in_and_reset_pages_are_the_links_clients_get(
     assert any("Pieslēgties: https://abonenti.example.lv/ienakt" in t for t in texts), texts
     assert any("https://abonenti.example.lv/jauna-parole?token=" in t for t in texts), texts
     assert not any("datubazes.example.lv" in t for t in texts), texts
+
+
+class _SilentAfterData:
+    """A relay that takes the message data and never answers in time (the client gives up)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        """Count the copy that arrived, then keep the client waiting past its timeout."""
+        self.received += 1
+        await asyncio.sleep(3.0)
+        return "250 OK"
+
+
+def test_a_lost_answer_after_the_data_gives_one_later_copy_with_the_same_password(
+    books: UnitOfWork, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    """Data sent, answer lost: one more copy later, saying the first password stands; no third."""
+    from aiosmtpd.controller import Controller
+
+    from tests.support.smtp_sink import free_port
+
+    _add_user(books)
+    relay = _SilentAfterData()
+    port = free_port()
+    controller = Controller(relay, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        silent = SmtpTransport(
+            host="127.0.0.1", port=port, starttls=False, mail_from=MAIL_FROM, timeout=1.0
+        )
+        report = _deliver(books, silent, tmp_path, retry_base_seconds=0.0)
+    finally:
+        controller.stop()
+    assert (report.sent, relay.received) == (0, 1)
+    with books:
+        user = books.session.exec(select(User).where(User.username == "iliepa")).one()
+        first_hash = user.password_hash
+        row = books.session.exec(select(OutboxMessage)).one()
+        assert row.status == OutboxStatus.failed
+        assert (row.last_error or "").startswith("unknown: ")
+
+    retry = _deliver(books, _smtp(smtp_sink), tmp_path, retry_base_seconds=0.0)
+    assert retry.sent == 1
+    [message] = smtp_sink.wait_for(1)
+    text = _text_part(message)
+    assert "iepriekšējā vēstulē" in text
+    assert "the one in our earlier e-mail" in text
+    with books:
+        user = books.session.exec(select(User).where(User.username == "iliepa")).one()
+        assert user.password_hash == first_hash  # the copy that may have arrived still works
+
+    # Sent now; and had the retry been lost too, no attempt would be left for a third copy.
+    assert _deliver(books, _smtp(smtp_sink), tmp_path, retry_base_seconds=0.0).sent == 0
+    assert len(smtp_sink.messages) == 1
