@@ -18,9 +18,10 @@ from handlers import accounts, selfservice
 from handlers.commands import Command
 from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Contract, utcnow
-from handlers.replies import fail_application, reply_addresses
+from handlers.replies import fail_application
 from handlers.request_types import ACTIONS, Action, apply_checked, request_type
 from handlers.results import OperationResult, RuleViolation, apply_once, failure, run_once
+from handlers.senders import reply_addresses
 
 
 def _operation(name: str) -> Callable[..., OperationResult]:
@@ -89,7 +90,16 @@ def apply_application(
                 key,
                 RuleViolation("application_not_found", application_id=application_id),
             )
-        reply_to = reply_addresses(application)
+        if application.contract_id is None:
+            # Linked at intake; an older row is linked here, so replies follow the books.
+            contract_no = str(application.fields.get("contract_no") or "").strip()
+            contract = uow.session.exec(
+                select(Contract).where(Contract.number == contract_no)
+            ).first()
+            application.contract_id = contract.id if contract else None
+        # Confirmations go to the sender and the contract's addresses the books hold, never to
+        # an address only the form names (credentials go to the approved new user's address).
+        reply_to = reply_addresses(application, uow)
         base = {
             "application_id": application_id,
             "actor": actor,

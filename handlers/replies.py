@@ -1,13 +1,14 @@
 """One way to build a reply about an application: who hears, the title, the error lines.
 
 Every reply to a client (receipt, rejection, confirmation, failure, expiry) takes its
-recipients from `reply_addresses`, its form titles from the catalogue (`forms.catalogue.
-form_titles`) and its error lines from `error_lines`, so the rule for each is written once.
+recipients from `handlers.senders.reply_addresses`, its form titles from the catalogue
+(`forms.catalogue.form_titles`) and its error lines from `error_lines`, so the rule for each
+is written once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from forms.catalogue import field_labels, form_titles
@@ -16,30 +17,6 @@ from handlers.models import Application, ApplicationStatus, utcnow
 from handlers.outbox import enqueue
 from handlers.results import OperationResult
 from handlers.threads import thread_of_application
-
-
-def reply_addresses(
-    application: Application, *, books_addresses: Collection[str] | None = None
-) -> tuple[str, ...]:
-    """Who hears about an application: its sender first, then the form's contact e-mail.
-
-    Today's rule (FORMS.md, common block: "replies go here and to the sender"): the address the
-    form came from, then `submitter_email` when it is a different address (compared without
-    case). With `books_addresses` (the receipt passes the contract's known addresses, lower
-    case), the contact e-mail is kept only when the books know it. Issue 10 narrows this to the
-    verified sender and the contract's addresses in the books everywhere; change it here.
-    """
-    candidates = [application.sender, application.fields.get("submitter_email")]
-    chosen: dict[str, str] = {}
-    for position, address in enumerate(candidates):
-        if not isinstance(address, str) or not address.strip():
-            continue
-        text = address.strip()
-        is_contact = position > 0
-        if is_contact and books_addresses is not None and text.lower() not in books_addresses:
-            continue
-        chosen.setdefault(text.casefold(), text)
-    return tuple(chosen.values())
 
 
 def error_lines(form_type: str | None, errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
