@@ -127,7 +127,7 @@ async def serve_deployments(settings: Settings) -> None:
     from prefect.client.orchestration import get_client
     from prefect.runner import Runner
 
-    from flows.cli_intake import ensure_schema
+    from flows.cli.intake import ensure_schema
     from flows.deployments import build_deployments
     from flows.recovery import ensure_unresponsive_run_automation
 

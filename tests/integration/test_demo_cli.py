@@ -12,7 +12,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.cli_demo import guide
+from flows.cli.demo import guide
 from flows.demo import FORM_TYPES
 from flows.settings import Settings
 from handlers.books import books_to_json, export_books

@@ -16,8 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from flows import demo
-from flows.cli_books import StepBars, progress_bars
-from flows.cli_requests import api_url
+from flows.cli.books import StepBars, progress_bars
+from flows.cli.requests import api_url
 from flows.common import load_settings, uow_factory
 from flows.settings import Settings
 from handlers.books import ImportReport

@@ -1,0 +1,25 @@
+"""The `docintake` command line: one Typer app with a sub-command group per concern."""
+
+from __future__ import annotations
+
+import typer
+
+from flows.cli import accounts, books, demo, forms, intake, requests
+
+app = typer.Typer(
+    name="docintake",
+    help="Document-intake workflow engine: e-mailed application forms to approved changes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(forms.app, name="forms")
+app.add_typer(accounts.db_app, name="db")
+app.add_typer(accounts.app, name="accounts")
+app.add_typer(books.app, name="books")
+app.add_typer(intake.app, name="intake")
+app.add_typer(requests.app, name="requests")
+app.add_typer(demo.app, name="demo")
+requests.register_top_level(app)
+
+if __name__ == "__main__":
+    app()
