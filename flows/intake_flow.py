@@ -34,7 +34,7 @@ def run_tags(application: Application) -> list[str]:
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
 def take_new_mail() -> int:
     """Take in what waits in the drop folder; the number of messages taken."""
-    from flows.cli.intake import message_handler
+    from flows.intake_wiring import message_handler
     from intake.sources.dropdir import process_inbox
 
     settings = load_settings()

@@ -127,8 +127,8 @@ async def serve_deployments(settings: Settings) -> None:
     from prefect.client.orchestration import get_client
     from prefect.runner import Runner
 
-    from flows.cli.intake import ensure_schema
     from flows.deployments import build_deployments
+    from flows.intake_wiring import ensure_schema
     from flows.recovery import ensure_unresponsive_run_automation
 
     ensure_schema(settings)

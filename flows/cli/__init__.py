@@ -1,10 +1,14 @@
-"""The `docintake` command line: one Typer app with a sub-command group per concern."""
+"""The `docintake` command line: one Typer app with a sub-command group per concern.
+
+Each group's module imports only Typer at the top and the rest inside its commands, so
+`docintake --help` and a quick command do not pay for Prefect, Alembic or the form readers.
+"""
 
 from __future__ import annotations
 
 import typer
 
-from flows.cli import accounts, books, demo, forms, intake, requests
+from flows.cli import accounts, books, db, demo, forms, intake, requests, serve
 
 app = typer.Typer(
     name="docintake",
@@ -13,13 +17,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(forms.app, name="forms")
-app.add_typer(accounts.db_app, name="db")
+app.add_typer(db.app, name="db")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(books.app, name="books")
 app.add_typer(intake.app, name="intake")
 app.add_typer(requests.app, name="requests")
 app.add_typer(demo.app, name="demo")
-requests.register_top_level(app)
+serve.register(app)
 
 if __name__ == "__main__":
     app()

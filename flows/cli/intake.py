@@ -2,80 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
-from collections.abc import Callable
-from datetime import date
-from functools import partial
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy import inspect
 
-from flows.common import deliver_due_mail, engine_for, load_settings, uow_factory
-from flows.settings import Settings
-from handlers import migrations
-from intake.mime import Limits
-from intake.pipeline import MessageOutcome, process_message
-from intake.sources import imap as imap_source
-from intake.sources.dropdir import DropResult, process_inbox
-from intake.sources.imap import ImapConfig
-from intake.sources.smtp import start_listener
+if TYPE_CHECKING:
+    from flows.settings import Settings
+    from intake.sources.imap import ImapConfig
 
 app = typer.Typer(help="Take in what is waiting in the mailboxes.", no_args_is_help=True)
-
-
-def limits_from(settings: Settings) -> Limits:
-    """The message limits configured in settings."""
-    return Limits(
-        max_attachments=settings.max_attachments,
-        max_attachment_bytes=settings.max_attachment_bytes,
-        max_message_bytes=settings.max_message_bytes,
-    )
-
-
-def message_handler(
-    settings: Settings, *, source: str, today: date | None = None
-) -> Callable[[bytes], MessageOutcome]:
-    """`raw bytes -> MessageOutcome` wired with the settings' database, home and limits."""
-    factory = partial(uow_factory, settings)
-    limits = limits_from(settings)
-
-    def handle(raw: bytes) -> MessageOutcome:
-        return process_message(
-            raw,
-            source=source,
-            uow_factory=factory,
-            home=settings.home,
-            today=today or date.today(),
-            staff_email=settings.staff_email,
-            require_dmarc_pass=settings.require_dmarc_pass,
-            limits=limits,
-        )
-
-    return handle
-
-
-def ensure_schema(settings: Settings) -> None:
-    """Bring a fresh database to the newest schema; a database with tables is left as it is."""
-    engine = engine_for(settings.resolved_database_url)
-    if not inspect(engine).has_table("inbound_message"):
-        migrations.upgrade(settings.resolved_database_url)
-
-
-def intake_once(settings: Settings, *, settle_seconds: float = 1.0) -> list[DropResult]:
-    """Process every ready `.eml` of the drop folder once."""
-    ensure_schema(settings)
-    return process_inbox(
-        settings.inbox_dir,
-        handle=message_handler(settings, source="dropdir"),
-        settle_seconds=settle_seconds,
-    )
-
-
-def deliver_outbox(settings: Settings) -> str:
-    """Send what the outbox holds (to home/outbox/ as .eml files when no SMTP host is set)."""
-    return f"outbox: {asyncio.run(deliver_due_mail(settings))}"
 
 
 @app.command("once")
@@ -85,6 +20,9 @@ def once(
     ),
 ) -> None:
     """Process what waits in $DOCINTAKE_HOME/inbox, a line per message, then deliver replies."""
+    from flows.common import load_settings
+    from flows.intake_wiring import deliver_outbox, intake_once
+
     settings = load_settings()
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     results = intake_once(settings, settle_seconds=settle_seconds)
@@ -97,6 +35,8 @@ def once(
 
 
 def _imap_config(settings: Settings) -> ImapConfig:
+    from intake.sources.imap import ImapConfig
+
     if not (settings.imap_host and settings.imap_username and settings.imap_password):
         raise typer.BadParameter("set DOCINTAKE_IMAP_HOST, _IMAP_USERNAME and _IMAP_PASSWORD")
     return ImapConfig(
@@ -116,6 +56,13 @@ def imap(
     once: bool = typer.Option(False, "--once", help="Take what waits, then stop."),
 ) -> None:
     """Read the IMAP folder (IDLE or polling) until interrupted, moving finished messages."""
+    import threading
+    from functools import partial
+
+    from flows.common import load_settings, uow_factory
+    from flows.intake_wiring import deliver_outbox, ensure_schema, message_handler
+    from intake.sources import imap as imap_source
+
     settings = load_settings()
     config = _imap_config(settings)
     ensure_schema(settings)
@@ -147,6 +94,12 @@ def imap(
 @app.command("smtp")
 def smtp() -> None:
     """Listen for mail to the intake address and process the drop folder until interrupted."""
+    import time
+
+    from flows.common import load_settings
+    from flows.intake_wiring import deliver_outbox, intake_once
+    from intake.sources.smtp import start_listener
+
     settings = load_settings()
     host = settings.smtp_listen_host or "127.0.0.1"
     controller = start_listener(

@@ -228,31 +228,3 @@ def reject(
 ) -> None:
     """Reject a waiting application; the comment goes to the client."""
     _decide_or_exit(reference, "reject", staff, comment)
-
-
-def _serve_or_exit(*, start_server: bool) -> None:
-    from flows.serve import ServeError, run
-
-    try:
-        raise typer.Exit(run(load_settings(), start_server=start_server))
-    except ServeError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
-
-
-def register_top_level(root: typer.Typer) -> None:
-    """Add `serve` and `worker` to the root app."""
-
-    @root.command("serve")
-    def serve(
-        no_server: Annotated[
-            bool, typer.Option("--no-server", help="Use PREFECT_API_URL; start no server.")
-        ] = False,
-    ) -> None:
-        """Start a local Prefect server (unless PREFECT_API_URL is set), serve, poll intake."""
-        _serve_or_exit(start_server=not no_server)
-
-    @root.command("worker")
-    def worker() -> None:
-        """Serve the deployments against the shared server at PREFECT_API_URL."""
-        _serve_or_exit(start_server=False)

@@ -9,7 +9,8 @@ import typer
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from flows.cli.accounts import app, db_app
+from flows.cli.accounts import app
+from flows.cli.db import app as db_app
 from handlers.db import UnitOfWork, make_engine
 from handlers.models import OutboxMessage
 from tests.support import give_balances

@@ -49,7 +49,8 @@ from handlers.models import (
 )
 from handlers.selfservice import update_contact
 from handlers.users import add_users, block_users, change_user, grant_einvoice_access
-from tests.support import cheap_hashing, give_balances
+from handlers.views import Statement
+from tests.support import balance_now, cheap_hashing, give_balances
 from tests.support.books import OZOLS_CONTRACT, seed_contract
 
 TODAY = date(2026, 11, 25)
@@ -63,6 +64,13 @@ def books(uow: UnitOfWork) -> Iterator[UnitOfWork]:
     give_balances(uow)
     with cheap_hashing():
         yield uow
+
+
+def _statement(uow: UnitOfWork, username: str) -> Statement:
+    """The user's whole statement (the user must exist)."""
+    found = statement(username, uow=uow)
+    assert isinstance(found, Statement), found
+    return found
 
 
 def _user(uow: UnitOfWork, username: str) -> dict[str, Any]:
@@ -102,12 +110,12 @@ def test_change_user_moves_balance_blocks_old_and_queues_credentials(books: Unit
     assert result.ok, result
     assert result.data["new_username"] == "pklavins"
     assert result.data["moved_amount"] == "50.00"
-    assert balance("pklavins", uow=books).data["balance"] == "50.00"
-    assert balance("jberzins", uow=books).data["balance"] == "0.00"
+    assert str(balance_now("pklavins", uow=books)) == "50.00"
+    assert str(balance_now("jberzins", uow=books)) == "0.00"
     old = _user(books, "jberzins")
     assert (old["status"], old["blocked_reason"]) == (UserStatus.blocked, BlockReason.own)
     assert _user(books, "pklavins")["email"] == "peteris@ozols.lv"
-    kinds = [e["kind"] for e in statement("jberzins", uow=books).data["entries"]]
+    kinds = [e.kind for e in _statement(books, "jberzins").entries]
     assert kinds == ["opening", "transfer_out"]
     assert ("credentials", "peteris@ozols.lv") in _outbox(books)
     assert ("confirmation", "anna.kalnina@ozols.lv") in _outbox(books)
@@ -361,7 +369,7 @@ def test_top_up_issues_invoice_to_user_and_accountant(books: UnitOfWork) -> None
             TopUp(request_key=f"bad{bad}", username="jberzins", amount=bad), uow=books, today=TODAY
         )
         assert refused.code == "amount_not_positive"
-    assert balance("jberzins", uow=books).data["balance"] == "75.50"
+    assert str(balance_now("jberzins", uow=books)) == "75.50"
 
 
 def test_every_change_writes_an_audit_event_with_before_and_after(books: UnitOfWork) -> None:

@@ -159,7 +159,7 @@ WORKER = """
 import os, signal, sys
 sys.path.insert(0, {repo!r})
 from handlers import applications
-from flows.cli.intake import intake_once
+from flows.intake_wiring import intake_once
 from flows.common import load_settings
 
 point = {point!r}
