@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 from prefect.deployments import arun_deployment
-from sqlmodel import select
 
 from flows.common import load_settings, uow_factory
 from flows.request_flow import IO_BACKOFF, IO_RETRIES, deliver_mail
-from handlers import decisions
-from handlers.models import Application, ApplicationStatus
+from handlers import decisions, views
+from handlers.models import Application
 
 # Every request-type flow is served under this deployment name: `<form_type>/docintake`.
 DEPLOYMENT_NAME = "docintake"
@@ -45,18 +44,7 @@ def take_new_mail() -> int:
 
 def applications_to_start() -> list[int]:
     """Valid applications that no request run carries yet, oldest first."""
-    uow = uow_factory(load_settings())
-    with uow:
-        ids = uow.session.exec(
-            select(Application.id)
-            .where(
-                Application.status == ApplicationStatus.received,
-                Application.flow_run_id.is_(None),  # type: ignore[union-attr]
-                Application.form_type.is_not(None),  # type: ignore[union-attr]
-            )
-            .order_by(Application.id)  # type: ignore[arg-type]
-        ).all()
-    return [i for i in ids if i is not None]
+    return views.applications_to_start(uow=uow_factory(load_settings()))
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF, persist_result=False)

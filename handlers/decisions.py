@@ -11,7 +11,8 @@ from typing import Any
 from sqlmodel import select
 
 from handlers.db import UnitOfWork
-from handlers.models import Application, ApplicationStatus, Approval, utcnow
+from handlers.models import Application, ApplicationStatus, Approval, OutboxMessage, utcnow
+from handlers.views import ApplicationRef
 from notifications.outbox import enqueue
 
 # A staff decision may only move an application that is still on its way to the books.
@@ -227,6 +228,53 @@ def expire_application(application_id: int, *, uow: UnitOfWork, titles: tuple[st
             )
         uow.commit()
         return True
+
+
+def remind_staff(
+    application_id: int,
+    *,
+    uow: UnitOfWork,
+    recipient: str,
+    waiting_days: int,
+    runs_url: str,
+    titles: tuple[str, str],
+) -> ApplicationRef | None:
+    """Write one `approval_reminder` to staff; None if already reminded (or no application).
+
+    `runs_url` is the UI's address of flow runs; the run's id is appended to it.
+    """
+    with uow:
+        application = uow.session.get(Application, application_id)
+        if application is None:
+            return None
+        reminded = uow.session.exec(
+            select(OutboxMessage.id).where(
+                OutboxMessage.dedupe_key == application.reference,
+                OutboxMessage.template == "approval_reminder",
+            )
+        ).first()
+        if reminded is not None:
+            return None
+        enqueue(
+            uow.session,
+            template="approval_reminder",
+            recipient=recipient,
+            context={
+                "reference": application.reference,
+                "form_title_lv": titles[0],
+                "form_title_en": titles[1],
+                "waiting_days": waiting_days,
+                "ui_url": f"{runs_url}{application.flow_run_id}",
+            },
+            dedupe_key=application.reference,
+            application_id=application.id,
+        )
+        uow.commit()
+        return ApplicationRef(
+            reference=application.reference,
+            form_type=application.form_type,
+            flow_run_id=application.flow_run_id,
+        )
 
 
 def waiting_applications(*, uow: UnitOfWork) -> list[Application]:

@@ -11,10 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from handlers.db import UnitOfWork
-from handlers.models import Application, ApplicationStatus, Approval
+from handlers.models import Application, ApplicationStatus, Approval, Customer
 
 
 class View(BaseModel):
@@ -201,3 +201,17 @@ def applications_to_start(*, uow: UnitOfWork) -> list[int]:
             .order_by(col(Application.id))
         ).all()
     return [i for i in ids if i is not None]
+
+
+class ApplicationRef(View):
+    """What names an application outside the books: its reference, form type and run."""
+
+    reference: str
+    form_type: str | None
+    flow_run_id: str | None
+
+
+def customer_count(*, uow: UnitOfWork) -> int:
+    """How many customers the books hold."""
+    with uow:
+        return int(uow.session.exec(select(func.count()).select_from(Customer)).one())

@@ -6,22 +6,18 @@ import contextlib
 import threading
 import time
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
 
-from flows import demo
-from flows.cli.books import StepBars, progress_bars
-from flows.cli.requests import api_url
-from flows.common import load_settings, uow_factory
-from flows.settings import Settings
-from handlers.books import ImportReport
-from handlers.models import Application, ApplicationStatus
+if TYPE_CHECKING:
+    from flows.demo import SampleMail
+    from flows.settings import Settings
+    from handlers.books import ImportReport
+    from handlers.views import ApplicationSummary
 
 app = typer.Typer(help="Seed a demo database and send sample e-mails.", no_args_is_help=True)
 console = Console()
@@ -40,6 +36,10 @@ def upgrade_database(settings: Settings) -> None:
 
 def seed_books(settings: Settings) -> ImportReport:
     """Import the demo books with a progress bar; the import's report."""
+    from flows import demo
+    from flows.cli.books import StepBars, progress_bars
+    from flows.common import uow_factory
+
     with progress_bars(console) as progress:
         bars = StepBars(progress, prefix="Demo books: ")
         return demo.seed(uow=uow_factory(settings), today=date.today(), progress=bars)
@@ -57,8 +57,10 @@ def _report_seed(report: ImportReport) -> None:
     console.print(f"Demo books imported: {created}.")
 
 
-def send_samples(settings: Settings, *, batch: str) -> list[demo.SampleMail]:
+def send_samples(settings: Settings, *, batch: str) -> list[SampleMail]:
     """Drop the sample e-mails into the inbox; the mails dropped."""
+    from flows import demo
+
     mails = demo.sample_mails(today=date.today(), batch=batch)
     demo.drop_mails(settings.inbox_dir, mails)
     for mail in mails:
@@ -71,6 +73,8 @@ def send_samples(settings: Settings, *, batch: str) -> list[demo.SampleMail]:
 @app.command("seed")
 def seed() -> None:
     """Import the demo books: three customers with contracts, people, users and balances."""
+    from flows.common import load_settings
+
     settings = load_settings()
     upgrade_database(settings)
     _report_seed(seed_books(settings))
@@ -83,10 +87,14 @@ def send(
     ] = "1",
 ) -> None:
     """Drop one filled sample e-mail per request type, and one bad one, into the inbox."""
+    from flows.common import load_settings
+
     send_samples(load_settings(), batch=batch)
 
 
 def _ui_url(settings: Settings) -> str:
+    from flows.staff import api_url
+
     return api_url(settings).removesuffix("/").removesuffix("/api")
 
 
@@ -117,24 +125,25 @@ def guide(settings: Settings) -> str:
     )
 
 
-def _application_rows(settings: Settings) -> list[Application]:
-    uow = uow_factory(settings)
-    with uow:
-        rows = list(uow.session.exec(select(Application).order_by(Application.id)))  # type: ignore[arg-type]
-        uow.session.expunge_all()  # the rows are read after the unit of work has ended
-        return rows
+def _application_rows(settings: Settings) -> list[ApplicationSummary]:
+    from flows.common import uow_factory
+    from handlers.views import list_applications
+
+    return list_applications(uow=uow_factory(settings))
 
 
 def announce_pending(settings: Settings, *, expected: int, stop: threading.Event) -> None:
     """Print the runs waiting for approval once the samples reached staff (or time ran out)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     deadline = time.monotonic() + ANNOUNCE_TIMEOUT_SECONDS
-    rows: list[Application] = []
-    waiting: list[Application] = []
+    rows: list[ApplicationSummary] = []
+    waiting: list[ApplicationSummary] = []
     while not stop.wait(2.0):
         # A busy database only delays the announcement to the next look.
         with contextlib.suppress(SQLAlchemyError):
             rows = _application_rows(settings)
-        waiting = [a for a in rows if a.status == ApplicationStatus.awaiting_approval]
+        waiting = [a for a in rows if a.status == "awaiting_approval"]
         if len(waiting) >= expected or time.monotonic() > deadline:
             break
     if stop.is_set():
@@ -144,8 +153,8 @@ def announce_pending(settings: Settings, *, expected: int, stop: threading.Event
         table.add_row(
             application.reference,
             application.form_type or "?",
-            str(application.fields.get("customer_name") or ""),
-            str(application.status),
+            application.customer_name or "",
+            application.status,
         )
     console.print(table)
     if waiting:
@@ -158,6 +167,8 @@ def announce_pending(settings: Settings, *, expected: int, stop: threading.Event
 @app.command("run")
 def run() -> None:
     """Upgrade the database, seed it if empty, send the samples, then serve with the UI."""
+    from flows import demo
+    from flows.common import load_settings, uow_factory
     from flows.serve import ServeError
     from flows.serve import run as serve
 

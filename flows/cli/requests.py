@@ -7,117 +7,49 @@ refused resume is an error with the server's reason.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import time
-from typing import Annotated, Any
-from uuid import UUID
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlmodel import select
 
-from flows.common import load_settings, uow_factory
-from flows.settings import Settings
-from handlers import decisions
-from handlers.models import Application, ApplicationStatus
+if TYPE_CHECKING:
+    from handlers.views import ApplicationSummary
 
 app = typer.Typer(help="List, show, approve and reject applications.", no_args_is_help=True)
-console = Console()
 
 
-class ResumeRefusedError(RuntimeError):
-    """The Prefect server did not resume the run; the message is its reason."""
-
-
-def api_url(settings: Settings) -> str:
-    """The Prefect API: PREFECT_API_URL, else the local server `serve` starts."""
-    return os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{settings.prefect_port}/api"
-
-
-def _summary(application: Application) -> dict[str, Any]:
+def _summary(application: ApplicationSummary) -> dict[str, Any]:
     return {
         "reference": application.reference,
         "form_type": application.form_type,
-        "status": str(application.status),
-        "customer_name": application.fields.get("customer_name"),
+        "status": application.status,
+        "customer_name": application.customer_name,
         "reg_no": application.reg_no,
         "sender": application.sender,
         "created_at": application.created_at.isoformat(),
         "updated_at": application.updated_at.isoformat(),
         "flow_run_id": application.flow_run_id,
+        "approvals": list(application.approvals),
     }
 
 
-async def flow_run_state(url: str, flow_run_id: str) -> str | None:
-    """The run's state name (`Suspended`, `Running`, …), or None when the server lacks it."""
-    from prefect.client.orchestration import PrefectClient
-    from prefect.exceptions import ObjectNotFound
-
-    async with PrefectClient(url) as client:
-        try:
-            run = await client.read_flow_run(UUID(flow_run_id))
-        except ObjectNotFound:
-            return None
-    return run.state.name if run.state is not None else None
+def age(since: datetime, now: datetime) -> str:
+    """How long ago, as staff say it: `45 min`, `5 h`, `3 d`."""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} d"
 
 
-# A run that has just suspended writes the form (the input schema) a moment after its state.
-SCHEMA_NOT_YET = "Run input schema not found"
-SCHEMA_WAIT_SECONDS = 10.0
-
-
-async def resume_with_decision(url: str, flow_run_id: str, run_input: dict[str, Any]) -> None:
-    """Resume a waiting run with a decision; raise ResumeRefusedError with the server's reason."""
-    from prefect.client.orchestration import PrefectClient
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.responses import SetStateStatus
-
-    from flows.recovery import interrupted
-
-    deadline = time.monotonic() + SCHEMA_WAIT_SECONDS
-    async with PrefectClient(url) as client:
-        while True:
-            run = await client.read_flow_run(UUID(flow_run_id))
-            if interrupted(run.state):
-                raise ResumeRefusedError(
-                    f"the run was interrupted ({run.state.name if run.state else '?'}); "
-                    "docintake restarts it shortly — decide again once it waits"
-                )
-            if run.state is None or run.state.type != StateType.PAUSED:
-                state = run.state.name if run.state is not None else "unknown"
-                raise ResumeRefusedError(f"the run is not waiting for a decision (state: {state})")
-            result = await client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
-            if result.status == SetStateStatus.ACCEPT:
-                return
-            reason = getattr(result.details, "reason", None) or str(result.status)
-            if not reason.startswith(SCHEMA_NOT_YET) or time.monotonic() > deadline:
-                raise ResumeRefusedError(reason)
-            await asyncio.sleep(0.3)
-
-
-def decide(
-    reference: str,
-    *,
-    decision: str,
-    staff: str,
-    comment: str | None,
-    settings: Settings | None = None,
-) -> Application:
-    """Send a staff decision to the run that waits for it; the application decided on."""
-    settings = settings or load_settings()
-    application = decisions.find_application(reference, uow=uow_factory(settings))
-    if application is None:
-        raise ResumeRefusedError(f"no application {reference}")
-    if application.flow_run_id is None:
-        raise ResumeRefusedError(f"{application.reference} has no flow run yet")
-    run_input: dict[str, Any] = {"decision": decision, "staff": staff}
-    if comment is not None:
-        run_input["comment"] = comment
-    asyncio.run(resume_with_decision(api_url(settings), application.flow_run_id, run_input))
-    return application
+def status_text(application: ApplicationSummary) -> str:
+    """The status, with four-eyes progress (`1/2`) while a second approval is awaited."""
+    given = len(application.approvals)
+    if application.status == "awaiting_approval" and given:
+        return f"{application.status} {given}/2"
+    return application.status
 
 
 @app.command("list")
@@ -125,28 +57,35 @@ def list_requests(
     pending: Annotated[
         bool, typer.Option("--pending", help="Only those waiting for staff.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for programs.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for programs.")] = False,
 ) -> None:
-    """List applications, newest first."""
-    uow = uow_factory(load_settings())
-    with uow:
-        query = select(Application).order_by(Application.id.desc())  # type: ignore[union-attr]
-        if pending:
-            query = query.where(Application.status == ApplicationStatus.awaiting_approval)
-        rows = [_summary(a) for a in uow.session.exec(query)]
+    """List applications, oldest first: reference, sender, form, status, age."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from flows.common import load_settings, uow_factory
+    from handlers.views import list_applications
+
+    rows = list_applications(uow=uow_factory(load_settings()), pending=pending)
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([_summary(a) for a in rows], ensure_ascii=False, indent=2))
         return
-    table = Table("Reference", "Form", "Status", "Customer", "Received")
+    now = datetime.now(UTC)
+    # The reference never wraps (staff copy it into approve); the other columns wrap instead.
+    table = Table("Reference", "Sender", "Form", "Status", "Age")
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = 15
+    for column in table.columns[1:]:
+        column.overflow = "fold"
     for row in rows:
         table.add_row(
-            row["reference"],
-            row["form_type"] or "?",
-            row["status"],
-            row["customer_name"] or "",
-            row["created_at"][:16].replace("T", " "),
+            row.reference,
+            row.sender or "—",
+            row.form_type or "?",
+            status_text(row),
+            age(row.created_at, now),
         )
-    console.print(table)
+    Console().print(table)
 
 
 @app.command("show")
@@ -155,8 +94,17 @@ def show_request(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for programs.")] = False,
 ) -> None:
     """Show one application: the parsed fields, warnings, errors and its history."""
+    import asyncio
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from flows.common import load_settings, uow_factory
+    from flows.staff import api_url, flow_run_state
+    from handlers.views import application_detail
+
     settings = load_settings()
-    application = decisions.find_application(reference, uow=uow_factory(settings))
+    application = application_detail(reference, uow=uow_factory(settings))
     if application is None:
         typer.echo(f"No application {reference}", err=True)
         raise typer.Exit(1)
@@ -167,7 +115,7 @@ def show_request(
             "comment": a.comment,
             "decided_at": a.decided_at.isoformat(),
         }
-        for a in decisions.approvals_for(application.id or 0, uow=uow_factory(settings))
+        for a in application.history
     ]
     state: str | None = None
     if application.flow_run_id:
@@ -179,15 +127,16 @@ def show_request(
         **_summary(application),
         "flow_run_state": state,
         "fields": application.fields,
-        "warnings": application.warnings,
-        "errors": application.errors,
+        "warnings": list(application.warnings),
+        "errors": list(application.errors),
         "history": history,
     }
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
+    console = Console()
     console.print(
-        f"[bold]{application.reference}[/bold] {application.form_type} — {data['status']}"
+        f"[bold]{application.reference}[/bold] {application.form_type} — {application.status}"
     )
     console.print(f"Sender: {application.sender}  Flow run: {state or '—'}")
     fields = Table("Field", "Value")
@@ -197,11 +146,13 @@ def show_request(
     for kind in ("errors", "warnings"):
         for issue in data[kind]:
             console.print(f"{kind[:-1]}: {issue.get('message_lv')} / {issue.get('message_en')}")
-    for entry in history:
-        console.print(f"{str(entry['decided_at'])[:16]} {entry['decision']} by {entry['staff']}")
+    for entry in application.history:
+        console.print(f"{entry.decided_at:%Y-%m-%d %H:%M} {entry.decision} by {entry.staff}")
 
 
 def _decide_or_exit(reference: str, decision: str, staff: str, comment: str | None) -> None:
+    from flows.staff import ResumeRefusedError, decide
+
     try:
         application = decide(reference, decision=decision, staff=staff, comment=comment)
     except ResumeRefusedError as exc:
