@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from flows.cli import accounts, books, db, demo, forms, intake, requests, serve
+from flows.cli import accounts, books, db, demo, forms, intake, requests, serve, staff
 
 app = typer.Typer(
     name="docintake",
@@ -22,6 +22,7 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(books.app, name="books")
 app.add_typer(intake.app, name="intake")
 app.add_typer(requests.app, name="requests")
+app.add_typer(staff.app, name="staff")
 app.add_typer(demo.app, name="demo")
 serve.register(app)
 
