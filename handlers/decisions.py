@@ -55,6 +55,17 @@ def find_application(reference: str, *, uow: UnitOfWork) -> Application | None:
         return application
 
 
+def application_of_run(flow_run_id: str, *, uow: UnitOfWork) -> Application | None:
+    """The application a flow run carries, or None; detached."""
+    with uow:
+        application = uow.session.exec(
+            select(Application).where(Application.flow_run_id == flow_run_id)
+        ).first()
+        if application is not None:
+            uow.session.expunge(application)
+        return application
+
+
 def attach_flow_run(application_id: int, flow_run_id: str, *, uow: UnitOfWork) -> None:
     """Remember which flow run carries the application (set once, by the intake flow)."""
     with uow:
@@ -275,6 +286,46 @@ def remind_staff(
             form_type=application.form_type,
             flow_run_id=application.flow_run_id,
         )
+
+
+CANCELLED_BY_STAFF = (
+    "Iesniegumu atcēla darbinieks; ja izmaiņas joprojām vajadzīgas, lūdzu, nosūtiet veidlapu "
+    "vēlreiz. / Cancelled by staff; if you still need the change, please send the form again."
+)
+
+
+def cancel_application(flow_run_id: str, *, uow: UnitOfWork, titles: tuple[str, str]) -> str | None:
+    """End the open application a person cancelled the run of: `cancelled`, the client told once.
+
+    The reference, or None when no open application has that run (already ended: nothing to do).
+    """
+    with uow:
+        application = uow.session.exec(
+            select(Application).where(Application.flow_run_id == flow_run_id)
+        ).first()
+        if application is None or application.status not in _OPEN:
+            return None
+        application.status = ApplicationStatus.cancelled
+        application.updated_at = utcnow()
+        uow.session.add(application)
+        recipient, cc = _recipients(application)
+        if recipient is not None:
+            enqueue(
+                uow.session,
+                template="request_rejected",
+                recipient=recipient,
+                cc=cc,
+                context={
+                    "reference": application.reference,
+                    "form_title_lv": titles[0],
+                    "form_title_en": titles[1],
+                    "comment": CANCELLED_BY_STAFF,
+                },
+                dedupe_key=application.reference,
+                application_id=application.id,
+            )
+        uow.commit()
+        return application.reference
 
 
 def waiting_applications(*, uow: UnitOfWork) -> list[Application]:

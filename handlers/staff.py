@@ -9,6 +9,7 @@ or reset, for the person's authenticator app.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from datetime import datetime
 from typing import Literal
@@ -21,7 +22,7 @@ from sqlmodel import col, select
 from forms.values import InvalidValue, normalize_email
 from handlers.db import UnitOfWork
 from handlers.messages import message
-from handlers.models import Staff
+from handlers.models import OperationRecord, Staff
 from handlers.views import View
 
 ISSUER = "docintake"
@@ -78,6 +79,8 @@ class CodeCheck(View):
         "code_missing",
         "code_wrong",
         "code_reused",
+        "comment_required",
+        "same_staff_twice",
     ]
     message_lv: str = ""
     message_en: str = ""
@@ -204,34 +207,113 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def check_code(username: str, code: str, *, uow: UnitOfWork, key: str, now: datetime) -> CodeCheck:
-    """Check a staff member's one-time code and remember its use (or the wrong try)."""
-    username = username.strip().lower()
-    code = "".join(code.split())
-    with uow:
-        staff = _find(uow, username, lock=True)
-        if staff is None:
-            return _verdict(False, username, "staff_unknown")
-        if not staff.active:
-            return _verdict(False, username, "staff_inactive")
+def _check(uow: UnitOfWork, username: str, code: str, *, key: str, now: datetime) -> CodeCheck:
+    """Check a code inside the open unit of work; the caller commits the staff row's change."""
+    staff = _find(uow, username, lock=True)
+    if staff is None:
+        return _verdict(False, username, "staff_unknown")
+    if not staff.active:
+        return _verdict(False, username, "staff_inactive")
+    if staff.locked:
+        return _verdict(False, username, "staff_locked")
+    if not code:
+        return _verdict(False, username, "code_missing")
+    step = _matching_step(_secret(staff, key), code, now)
+    if step is None:
+        staff.failed_codes += 1
+        staff.locked = staff.failed_codes >= MAX_WRONG_CODES
+        uow.session.add(staff)
         if staff.locked:
             return _verdict(False, username, "staff_locked")
-        if not code:
-            return _verdict(False, username, "code_missing")
-        step = _matching_step(_secret(staff, key), code, now)
-        if step is None:
-            staff.failed_codes += 1
-            staff.locked = staff.failed_codes >= MAX_WRONG_CODES
-            uow.session.add(staff)
-            uow.commit()
-            if staff.locked:
-                return _verdict(False, username, "staff_locked")
-            left = MAX_WRONG_CODES - staff.failed_codes
-            return _verdict(False, username, "code_wrong", tries_left=left)
-        if staff.last_time_step is not None and step <= staff.last_time_step:
-            return _verdict(False, username, "code_reused")
-        staff.last_time_step = step
-        staff.failed_codes = 0
-        uow.session.add(staff)
+        return _verdict(
+            False, username, "code_wrong", tries_left=MAX_WRONG_CODES - staff.failed_codes
+        )
+    if staff.last_time_step is not None and step <= staff.last_time_step:
+        return _verdict(False, username, "code_reused")
+    staff.last_time_step = step
+    staff.failed_codes = 0
+    uow.session.add(staff)
+    return _verdict(True, username, "ok")
+
+
+def check_code(username: str, code: str, *, uow: UnitOfWork, key: str, now: datetime) -> CodeCheck:
+    """Check a staff member's one-time code and remember its use (or the wrong try)."""
+    with uow:
+        verdict = _check(uow, username.strip().lower(), "".join(code.split()), key=key, now=now)
         uow.commit()
-        return _verdict(True, username, "ok")
+        return verdict
+
+
+class DecisionAttempt(BaseModel):
+    """One decision as it arrived on a resumed run, to be checked once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: int
+    flow_run_id: str
+    pause_key: str
+    decision: str
+    staff: str
+    code: str
+    comment: str = ""
+    # Set for a second approval: the staff member who gave the first one.
+    first_staff: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Names this attempt: the run's wait and a digest of what was sent (never the code)."""
+        sent = "\0".join((self.decision, self.staff, self.code, self.comment))
+        digest = hashlib.sha256(sent.encode()).hexdigest()[:32]
+        return f"{self.application_id}:{self.flow_run_id}:{self.pause_key}:{digest}"
+
+
+DECISION_CHECK = "staff_decision_check"
+
+
+def verify_decision(
+    attempt: DecisionAttempt, *, uow: UnitOfWork, key: str, now: datetime
+) -> CodeCheck:
+    """Whether a decision stands: its form rules, then the code; the verdict is kept, once.
+
+    A resumed run replays its earlier waits and gets their inputs again: the verdict stored
+    under the attempt's key answers those replays, so a replayed code is neither counted as
+    wrong again nor refused as reused.
+    """
+    username = attempt.staff.strip().lower()
+    with uow:
+        stored = uow.session.exec(
+            select(OperationRecord).where(
+                OperationRecord.operation == DECISION_CHECK, OperationRecord.key == attempt.key
+            )
+        ).first()
+        if stored is not None:
+            return CodeCheck.model_validate(stored.result)
+        if attempt.decision == "reject" and not attempt.comment.strip():
+            verdict = _verdict(False, username, "comment_required")
+        elif (
+            attempt.decision == "approve"
+            and attempt.first_staff is not None
+            and attempt.first_staff.strip().lower() == username
+        ):
+            verdict = _verdict(False, username, "same_staff_twice")
+        else:
+            code = "".join(attempt.code.split())
+            verdict = _check(uow, username, code, key=key, now=now)
+        uow.session.add(
+            OperationRecord(
+                operation=DECISION_CHECK, key=attempt.key, result=verdict.model_dump(mode="json")
+            )
+        )
+        uow.commit()
+        return verdict
+
+
+def decision_verdict(attempt_key: str, *, uow: UnitOfWork) -> CodeCheck | None:
+    """The verdict on a decision attempt, once the run has checked it (for the CLI to report)."""
+    with uow:
+        stored = uow.session.exec(
+            select(OperationRecord).where(
+                OperationRecord.operation == DECISION_CHECK, OperationRecord.key == attempt_key
+            )
+        ).first()
+        return None if stored is None else CodeCheck.model_validate(stored.result)

@@ -215,3 +215,103 @@ def customer_count(*, uow: UnitOfWork) -> int:
     """How many customers the books hold."""
     with uow:
         return int(uow.session.exec(select(func.count()).select_from(Customer)).one())
+
+
+# -- the whole picture staff see before deciding ------------------------------------------------
+
+
+class UserLine(View):
+    """One active user of a contract, with the balance on their account."""
+
+    username: str
+    name: str
+    role: str
+    balance: Decimal
+
+
+class ContractNow(View):
+    """A contract as it stands today: status, money, details and active users."""
+
+    number: str
+    status: str
+    suspended_from: date | None
+    suspended_until: date | None
+    base_fee: Decimal
+    per_user_fee: Decimal
+    monthly_amount: Decimal
+    details: dict[str, str | None]
+    users: tuple[UserLine, ...]
+
+
+class Change(View):
+    """One line of what the request changes: before → after (`changed` marks a real change)."""
+
+    label_lv: str
+    label_en: str
+    before: str
+    after: str
+    changed: bool = True
+
+
+class ReviewView(View):
+    """Everything staff need to decide one application, read from the books in one go."""
+
+    reference: str
+    form_type: str | None
+    status: str
+    sender: str | None
+    # None when intake does not (yet) record whether the sender was verified (issue 10).
+    sender_verified: bool | None
+    filename: str | None
+    document_sha256: str
+    fields: dict[str, Any]
+    warnings: tuple[dict[str, Any], ...]
+    contract: ContractNow | None
+    changes: tuple[Change, ...]
+    decisions: tuple[DecisionView, ...]
+    approvals_needed: int
+
+    @property
+    def approvals_given(self) -> tuple[str, ...]:
+        """The staff who approved so far, in order."""
+        return tuple(d.staff for d in self.decisions if d.decision == "approve")
+
+
+def review_view(
+    application_id: int, *, uow: UnitOfWork, today: date, four_eyes: bool
+) -> ReviewView:
+    """The application with its contract now and what it would change, for the review."""
+    from handlers.review_changes import changes_for, contract_now
+
+    with uow:
+        application = uow.session.get(Application, application_id)
+        if application is None:
+            raise LookupError(f"application {application_id} does not exist")
+        found = contract_now(uow, application, today)
+        contract, now = found if found is not None else (None, None)
+        changes = changes_for(uow, application, contract, now, today) if contract else ()
+        approvals = _decisions(uow, [application_id])[application_id]
+        verified = getattr(application, "sender_verified", None)
+        return ReviewView(
+            reference=application.reference,
+            form_type=application.form_type,
+            status=str(application.status),
+            sender=application.sender,
+            sender_verified=verified if isinstance(verified, bool) else None,
+            filename=application.filename,
+            document_sha256=application.document_sha256,
+            fields=dict(application.fields),
+            warnings=tuple(application.warnings),
+            contract=now,
+            changes=tuple(changes),
+            decisions=tuple(
+                DecisionView(
+                    decision=a.decision,
+                    staff=a.staff,
+                    comment=a.comment,
+                    decided_at=aware(a.decided_at),
+                )
+                for a in approvals
+            ),
+            approvals_needed=2 if four_eyes else 1,
+        )

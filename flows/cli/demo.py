@@ -70,14 +70,48 @@ def send_samples(settings: Settings, *, batch: str) -> list[SampleMail]:
     return mails
 
 
+# The two demo staff: four-eyes requests need both.
+DEMO_STAFF = (
+    ("ilze", "Ilze Kalniņa", "ilze.kalnina@example.lv"),
+    ("maris", "Māris Ozols", "maris.ozols@example.lv"),
+)
+
+
+def enrol_demo_staff(settings: Settings) -> None:
+    """Enrol the demo staff (once) and print how to get their one-time codes."""
+    from flows.common import staff_key, uow_factory
+    from handlers.staff import EnrolStaff, StaffError, enrol_staff
+
+    for username, name, email in DEMO_STAFF:
+        cmd = EnrolStaff(username=username, full_name=name, email=email)
+        try:
+            enrolment = enrol_staff(cmd, uow=uow_factory(settings), key=staff_key(settings))
+        except StaffError:
+            console.print(
+                f"Staff [bold]{username}[/bold] already enrolled "
+                f"(`docintake staff reset {username}` shows a new secret)."
+            )
+            continue
+        secret = enrolment.secret
+        console.print(
+            f"Staff [bold]{username}[/bold] ({name}) enrolled. Add to an authenticator app:\n"
+            f"  {enrolment.otpauth_uri}\n"
+            "  or print the current code (demo only):\n"
+            f"  python -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\"",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 @app.command("seed")
 def seed() -> None:
-    """Import the demo books: three customers with contracts, people, users and balances."""
+    """Import the demo books (three customers, contracts, users) and enrol two staff."""
     from flows.common import load_settings
 
     settings = load_settings()
     upgrade_database(settings)
     _report_seed(seed_books(settings))
+    enrol_demo_staff(settings)
 
 
 @app.command("send")
@@ -109,15 +143,15 @@ def guide(settings: Settings) -> str:
         [
             f"[bold]Prefect UI:[/bold] {ui}  (Runs → the runs in state [i]Suspended[/i])",
             "",
-            "[bold]Approve in the UI:[/bold] open a suspended run → Resume → decision, your",
-            "name, a comment (required to reject) → Submit.",
-            f"{four_eyes} need a second approval by someone else.",
+            "[bold]Approve in the UI:[/bold] open a suspended run → Resume → decision, you",
+            "(ilze or maris), your one-time code, a comment (required to reject) → Submit.",
+            f"{four_eyes} need a second approval by the other staff member.",
             "",
             "[bold]Or from another terminal:[/bold]",
             "  docintake requests list --pending",
             "  docintake requests show REF",
-            "  docintake requests approve REF --staff NAME",
-            '  docintake requests reject REF --staff NAME --comment "why"',
+            "  docintake requests approve REF --staff USERNAME   (asks for the code)",
+            '  docintake requests reject REF --staff USERNAME --comment "why"',
             "",
             f"[bold]Replies to clients land in:[/bold] {outbox}/ (.eml files)",
             "[bold]Stop:[/bold] Ctrl+C",
@@ -160,7 +194,7 @@ def announce_pending(settings: Settings, *, expected: int, stop: threading.Event
     if waiting:
         console.print(
             f"{len(waiting)} waiting for approval, e.g. "
-            f"[bold]docintake requests approve {waiting[0].reference} --staff Ilze[/bold]"
+            f"[bold]docintake requests approve {waiting[0].reference} --staff ilze[/bold]"
         )
 
 
@@ -176,6 +210,7 @@ def run() -> None:
     upgrade_database(settings)
     if demo.books_empty(uow=uow_factory(settings)):
         _report_seed(seed_books(settings))
+        enrol_demo_staff(settings)
     else:
         console.print("The accounts database already has customers; not seeding.")
     mails = send_samples(settings, batch="1")

@@ -8,6 +8,7 @@ refused resume is an error with the server's reason.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -150,32 +151,84 @@ def show_request(
         console.print(f"{entry.decided_at:%Y-%m-%d %H:%M} {entry.decision} by {entry.staff}")
 
 
-def _decide_or_exit(reference: str, decision: str, staff: str, comment: str | None) -> None:
-    from flows.staff import ResumeRefusedError, decide
+# Exit codes of approve/reject: 0 the decision stood; 1 refused (by the run, or before sending:
+# staff not enrolled, run not waiting), or applying it failed; 2 it could not be sent (no
+# server, unknown application, not waiting for staff); 3 no outcome in time.
+EXIT_REFUSED, EXIT_NOT_SENT, EXIT_NO_OUTCOME = 1, 2, 3
 
+
+def _code_or_prompt(code: str | None) -> str:
+    if code is not None:
+        return code
+    if not sys.stdin.isatty():
+        raise typer.BadParameter("give --code: there is no terminal to ask on", param_hint="--code")
+    return str(typer.prompt("Vienreizējais kods / one-time code"))
+
+
+def _decide_or_exit(
+    reference: str, decision: str, staff: str, code: str | None, comment: str, *, wait: bool
+) -> None:
+    from flows.staff import DecisionError, ResumeRefusedError, decide
+
+    secret = _code_or_prompt(code)
     try:
-        application = decide(reference, decision=decision, staff=staff, comment=comment)
+        outcome = decide(
+            reference,
+            decision=decision,
+            staff=staff,
+            code=secret,
+            comment=comment,
+            wait_seconds=None if wait else 0,
+        )
     except ResumeRefusedError as exc:
-        typer.echo(f"Refused: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    typer.echo(f"{application.reference}: {decision} sent; the run resumes within seconds")
+        typer.echo(f"{reference}: refused: {exc}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    except DecisionError as exc:
+        typer.echo(f"{reference}: not sent: {exc}", err=True)
+        raise typer.Exit(EXIT_NOT_SENT) from None
+    line = f"{outcome.reference}: {outcome.kind}: {outcome.message}"
+    if outcome.accepted:
+        typer.echo(line)
+        return
+    typer.echo(line, err=True)
+    raise typer.Exit(EXIT_NO_OUTCOME if outcome.kind == "timeout" else EXIT_REFUSED)
+
+
+StaffOption = Annotated[
+    str, typer.Option("--staff", help="Your username (`docintake staff list`).")
+]
+CodeOption = Annotated[
+    str | None,
+    typer.Option("--code", help="One-time code from your app; asked for when not given."),
+]
+NoWaitOption = Annotated[
+    bool, typer.Option("--no-wait", help="Return once sent; do not wait for the outcome.")
+]
 
 
 @app.command("approve")
 def approve(
     reference: Annotated[str, typer.Argument(help="LUR-YYYY-NNNNNN")],
-    staff: Annotated[str, typer.Option("--staff", help="Your name (recorded).")],
-    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    staff: StaffOption,
+    code: CodeOption = None,
+    comment: Annotated[str, typer.Option("--comment", help="Kept with the decision.")] = "",
+    no_wait: NoWaitOption = False,
 ) -> None:
-    """Approve a waiting application."""
-    _decide_or_exit(reference, "approve", staff, comment)
+    """Approve a waiting application; prints applied, waiting for a second approver, or why not.
+
+    Exit 0: the approval stood; 1: refused (the reason is printed) or applying failed; 2: not
+    sent (no server, not waiting); 3: no outcome within DOCINTAKE_DECISION_WAIT_SECONDS.
+    """
+    _decide_or_exit(reference, "approve", staff, code, comment, wait=not no_wait)
 
 
 @app.command("reject")
 def reject(
     reference: Annotated[str, typer.Argument(help="LUR-YYYY-NNNNNN")],
-    staff: Annotated[str, typer.Option("--staff", help="Your name (recorded).")],
-    comment: Annotated[str, typer.Option("--comment", help="Sent to the client.")],
+    staff: StaffOption,
+    comment: Annotated[str, typer.Option("--comment", help="Why; sent to the client.")],
+    code: CodeOption = None,
+    no_wait: NoWaitOption = False,
 ) -> None:
-    """Reject a waiting application; the comment goes to the client."""
-    _decide_or_exit(reference, "reject", staff, comment)
+    """Reject a waiting application; the comment goes to the client. Exit codes as approve."""
+    _decide_or_exit(reference, "reject", staff, code, comment, wait=not no_wait)
