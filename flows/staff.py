@@ -141,6 +141,13 @@ def _check_staff(username: str, settings: Settings) -> None:
         )
 
 
+def precheck(reference: str, staff: str, *, settings: Settings | None = None) -> None:
+    """Raise what `decide` would for this application and staff, before a code is asked for."""
+    settings = settings or load_settings()
+    _open_application(reference, settings)
+    _check_staff(staff.strip().lower(), settings)
+
+
 def _outcome(
     application_id: int, attempt: DecisionAttempt, reference: str, settings: Settings
 ) -> Outcome | None:

@@ -168,10 +168,12 @@ def _code_or_prompt(code: str | None) -> str:
 def _decide_or_exit(
     reference: str, decision: str, staff: str, code: str | None, comment: str, *, wait: bool
 ) -> None:
-    from flows.staff import DecisionError, ResumeRefusedError, decide
+    from flows.staff import DecisionError, ResumeRefusedError, decide, precheck
 
-    secret = _code_or_prompt(code)
     try:
+        # Said before the code is asked for: a typed code must not go to waste.
+        precheck(reference, staff)
+        secret = _code_or_prompt(code)
         outcome = decide(
             reference,
             decision=decision,

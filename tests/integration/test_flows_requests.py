@@ -179,9 +179,7 @@ def test_bad_resume_is_refused_and_the_run_keeps_waiting(prefect_env: PrefectEnv
     application_id, reference, run_id = waiting_application(
         prefect_env, books, "user_add", new_user_fields(f"x.{books.contract_no}@ozols.test")
     )
-    no_code = asyncio.run(
-        _resume_raw(prefect_env, run_id, {"decision": "reject", "staff": "ilze"})
-    )
+    no_code = asyncio.run(_resume_raw(prefect_env, run_id, {"decision": "reject", "staff": "ilze"}))
     assert no_code == "REJECT"
     code, output = staff_cli("approve", reference, "--staff", "   ")
     assert code == 1
