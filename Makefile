@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 # and LibreOffice to prove the blank forms open cleanly.
 APT_PACKAGES := dovecot-imapd chromium libreoffice-writer-nogui
 
-.PHONY: run test setup system-deps lint bench clean
+.PHONY: run test test-fast setup system-deps lint bench clean
 
 setup: $(STAMP) system-deps
 
@@ -34,10 +34,15 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The unit tier only: no servers, seconds.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py

@@ -33,6 +33,8 @@ from handlers.books.records import (
     Books,
     ContractRecord,
     CustomerRecord,
+    DetailsChangeRecord,
+    FeeChangeRecord,
     UserRecord,
 )
 from handlers.db import UnitOfWork
@@ -41,6 +43,7 @@ from tests.support.databases import fresh_engine
 
 USERS_PER_CONTRACT = 10
 TODAY = date(2026, 11, 25)
+NEXT_MONTH = date(2026, 12, 1)
 T = TypeVar("T")
 
 
@@ -85,6 +88,8 @@ def generate(users: int, seed: int = 7) -> Books:
                     role=UserRole.accountant if made % 10 == 0 else UserRole.user,
                     status=UserStatus.blocked if made % 17 == 0 else UserStatus.active,
                     balance=Decimal(rng.randrange(-1000, 100000)) / 100,
+                    # Some blocks and (below) fee and details changes still to come (issue 14).
+                    block_from=NEXT_MONTH if made % 23 == 0 and made % 17 else None,
                 )
             )
         customers.append(
@@ -96,6 +101,19 @@ def generate(users: int, seed: int = 7) -> Books:
                 bank="Swedbank",
                 swift="HABALV22",
                 iban=None,
+                details_changes=(
+                    DetailsChangeRecord(
+                        valid_from=NEXT_MONTH,
+                        name=f'AS "Uzņēmums {n}"',
+                        address=f"Brīvības iela {n}, Rīga",
+                        vat_no="LV" + reg_no,
+                        bank="Swedbank",
+                        swift="HABALV22",
+                        iban=None,
+                    ),
+                )
+                if n % 7 == 0
+                else (),
                 contracts=(
                     ContractRecord(
                         number=f"L-2026/{n:06d}",
@@ -103,6 +121,11 @@ def generate(users: int, seed: int = 7) -> Books:
                         base_fee=Decimal("100.00"),
                         per_user_fee=Decimal("20.00"),
                         suspended_until=None,
+                        fee_changes=(
+                            (FeeChangeRecord(valid_from=NEXT_MONTH, base_fee=Decimal("120.00")),)
+                            if n % 5 == 0
+                            else ()
+                        ),
                         authorized_persons=(
                             AuthorizedPersonRecord(
                                 name=f"Anna Kalniņa {n}", email=f"anna@{domain}"
@@ -130,6 +153,13 @@ def timed(label: str, users: int, step: Callable[[], T]) -> tuple[T, float]:
     return result, seconds
 
 
+def export(engine: Engine, out: Path) -> Books:
+    """Export the books to a file, as `docintake books export` does; the books exported."""
+    books = export_books(uow=UnitOfWork(engine), today=TODAY)
+    write_books(books, out)
+    return books
+
+
 def run(backend: str, users: int, path: Path, workdir: Path) -> float:
     """Check, import twice and export on one database; the total seconds."""
     print(f"{backend}:")
@@ -153,11 +183,9 @@ def run(backend: str, users: int, path: Path, workdir: Path) -> float:
         assert second.changes == 0
         assert second.unchanged["users"] == users
         out = workdir / f"export{path.suffix}"
-        _exported, t_export = timed(
-            "export",
-            users,
-            lambda: write_books(export_books(uow=UnitOfWork(engine), today=TODAY), out),
-        )
+        exported, t_export = timed("export", users, lambda: export(engine, out))
+        # What came in goes out, scheduled changes included (an export → import "move").
+        assert exported == books
     total = t_check + t_import + t_again + t_export
     print(f"  {'total':<34} {total:8.2f} s")
     return total

@@ -30,7 +30,7 @@ from handlers.accounts import top_up
 from handlers.commands import AddUsers, NewUser, TopUp
 from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.models import OutboxMessage
-from handlers.users import add_users
+from handlers.operations import add_users
 from notifications.delivery import deliver_pending_sync
 from notifications.outbox import enqueue
 from notifications.smtp import SmtpTransport

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 from typing import Any
 
@@ -9,26 +10,20 @@ from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 from prefect.deployments.runner import RunnerDeployment
 from prefect.flows import Flow
 
-from flows.contract_suspend import contract_suspend
-from flows.einvoice_access import einvoice_access
-from flows.fee_increase import fee_increase
 from flows.intake_flow import DEPLOYMENT_NAME, intake
-from flows.requisites_change import requisites_change
 from flows.schedules import daily, reminders
-from flows.user_add import user_add
-from flows.user_block import user_block
-from flows.user_change import user_change
+from handlers.request_types import REQUEST_TYPES
 
-REQUEST_FLOWS: dict[str, Flow[Any, Any]] = {
-    "user_change": user_change,
-    "user_add": user_add,
-    "user_block": user_block,
-    "fee_increase": fee_increase,
-    "requisites_change": requisites_change,
-    "contract_suspend": contract_suspend,
-    "einvoice_access": einvoice_access,
-}
-FOUR_EYES = frozenset({"fee_increase", "requisites_change"})
+
+def _request_flow(code: str) -> Flow[Any, Any]:
+    # One flow module per request type, named by its code: flows/<code>.py defines flow <code>.
+    request_flow: Flow[Any, Any] = getattr(importlib.import_module(f"flows.{code}"), code)
+    return request_flow
+
+
+# The request types' flows, in the registry's order; the registry is the only list of them.
+REQUEST_FLOWS: dict[str, Flow[Any, Any]] = {code: _request_flow(code) for code in REQUEST_TYPES}
+FOUR_EYES = frozenset(code for code, declared in REQUEST_TYPES.items() if declared.four_eyes)
 TIMEZONE = "Europe/Riga"
 
 

@@ -19,4 +19,4 @@ async def fee_increase(application_id: int) -> str:
     amendment). Money is risky, so a second, different approver confirms before the new fee
     applies from effective_from (default: the next billing month).
     """
-    return await carry_request(application_id, four_eyes=True)
+    return await carry_request(application_id)

@@ -112,9 +112,9 @@ def mark_waiting(application_id: int, flow_run_id: str) -> str:
 # Returns None on purpose: the review text holds personal data and must never be persisted;
 # the persisted None is what keeps a resumed run from publishing the artifact again.
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
-async def publish_review(application_id: int, four_eyes: bool) -> None:
+async def publish_review(application_id: int) -> None:
     """Publish the review artifact: the contract now, the changes, the form and the document."""
-    view = _review(application_id, four_eyes=four_eyes)
+    view = _review(application_id)
     await acreate_markdown_artifact(
         key=f"review-{view.reference.lower()}",
         markdown=review_markdown(view),
@@ -122,13 +122,8 @@ async def publish_review(application_id: int, four_eyes: bool) -> None:
     )
 
 
-def _review(application_id: int, *, four_eyes: bool) -> ReviewView:
-    return review_view(
-        application_id,
-        uow=uow_factory(load_settings()),
-        today=date.today(),
-        four_eyes=four_eyes,
-    )
+def _review(application_id: int) -> ReviewView:
+    return review_view(application_id, uow=uow_factory(load_settings()), today=date.today())
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
@@ -184,7 +179,7 @@ def _active_staff() -> list[str]:
 
 
 async def wait_for_decision(
-    application_id: int, *, stage: int, four_eyes: bool = False, first_staff: str | None = None
+    application_id: int, *, stage: int, first_staff: str | None = None
 ) -> Decision:
     """Suspend until an enrolled staff member decides with a valid code; refuse and ask again.
 
@@ -214,7 +209,7 @@ async def wait_for_decision(
         staff = _active_staff()
         if not staff:
             notice = " / ".join(message("no_staff_enrolled"))
-        description = review_markdown(_review(application_id, four_eyes=four_eyes), notice=notice)
+        description = review_markdown(_review(application_id), notice=notice)
         model = decision_model(staff).with_initial_data(description=description)
         decision = await asuspend_flow_run(wait_for_input=model, key=key)
         verdict = check_decision(
@@ -236,24 +231,31 @@ async def wait_for_decision(
         logger.warning("Decision refused (%s); waiting again (stage %d)", verdict.code, stage)
 
 
-async def carry_request(application_id: int, *, four_eyes: bool = False) -> str:
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
+def approvals_needed(application_id: int) -> int:
+    """How many different staff must approve: two for the request types that declare it."""
+    from handlers.request_types import needs_two_approvals
+
+    return 2 if needs_two_approvals(_application(application_id).form_type) else 1
+
+
+async def carry_request(application_id: int) -> str:
     """Check, wait for staff (twice, for risky requests), then apply or reject; the end status."""
     if check_against_books(application_id) > 0:
         reject_for_errors(application_id)
         await deliver_mail()
         return "rejected"
 
+    four_eyes = approvals_needed(application_id) == 2
     mark_waiting(application_id, str(current_run.id))
-    await publish_review(application_id, four_eyes)
+    await publish_review(application_id)
 
-    first = await wait_for_decision(application_id, stage=1, four_eyes=four_eyes)
+    first = await wait_for_decision(application_id, stage=1)
     final = first.decision == "reject" or not four_eyes
     record_decision(application_id, first.decision, first.staff, first.comment or None, final)
     decided = first
     if first.decision == "approve" and four_eyes:
-        decided = await wait_for_decision(
-            application_id, stage=2, four_eyes=four_eyes, first_staff=first.staff
-        )
+        decided = await wait_for_decision(application_id, stage=2, first_staff=first.staff)
         record_decision(
             application_id, decided.decision, decided.staff, decided.comment or None, True
         )

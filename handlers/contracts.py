@@ -37,28 +37,21 @@ from handlers.models import (
     User,
     UserStatus,
 )
-from handlers.results import OperationResult, RuleViolation, apply_once, run_once
+from handlers.request_rules import next_billing_month
+from handlers.results import OperationResult, RuleViolation, apply_once
 from handlers.users import start_due_blocks
 
 DETAIL_FIELDS = ("name", "address", "vat_no", "bank", "swift", "iban")
 CONTRACT_FIELDS = ("status", "suspended_from", "suspended_until")
 
 
-def next_billing_month(today: date) -> date:
-    """The first day of the month after today's."""
-    return date(today.year + today.month // 12, today.month % 12 + 1, 1)
-
-
-def _apply_increase_fee(cmd: IncreaseFee, uow: UnitOfWork, today: date) -> dict[str, Any]:
+def apply_increase_fee(cmd: IncreaseFee, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    """Raise the base monthly fee from a month (the rules have checked that it rises)."""
     contract = find_contract(uow, cmd.contract_no, lock=True)
     effective = cmd.effective_from or next_billing_month(today)
     new_fee = money(cmd.new_fee)
-    if new_fee != cmd.new_fee:
-        raise RuleViolation("amount_not_positive", field="new_fee")
-    # A fee may only rise: above what is charged today and what is already set for that month.
+    # What the new fee replaces: what is charged today or already set for that month.
     current = max(base_fee_on(uow, contract, today), base_fee_on(uow, contract, effective))
-    if new_fee <= current:
-        raise RuleViolation("fee_not_higher", field="new_fee", new_fee=new_fee, current_fee=current)
     existing = uow.session.exec(
         select(ContractFee).where(
             ContractFee.contract_id == contract.id, ContractFee.valid_from == effective
@@ -102,18 +95,12 @@ def _apply_increase_fee(cmd: IncreaseFee, uow: UnitOfWork, today: date) -> dict[
     }
 
 
-def increase_fee(cmd: IncreaseFee, *, uow: UnitOfWork, today: date) -> OperationResult:
-    """Raise the base monthly fee from a month; a fee that does not rise is refused."""
-    return run_once(uow, "increase_fee", cmd.key, lambda: _apply_increase_fee(cmd, uow, today))
-
-
-def _apply_change_details(cmd: ChangeDetails, uow: UnitOfWork, today: date) -> dict[str, Any]:
+def apply_change_details(cmd: ChangeDetails, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    """Add a dated version of the company's details; earlier invoices keep theirs."""
     contract = find_contract(uow, cmd.contract_no)
     customer = customer_of(uow, contract)
     customer_id = row_id(customer)
     given = {name: getattr(cmd, name) for name in DETAIL_FIELDS if getattr(cmd, name)}
-    if not given:
-        raise RuleViolation("no_details_given", field=None)
     effective = cmd.effective_from or today
     current = details_on(uow, customer_id, effective)
     base = snapshot(current, *DETAIL_FIELDS) if current else dict.fromkeys(DETAIL_FIELDS)
@@ -159,20 +146,10 @@ def _apply_change_details(cmd: ChangeDetails, uow: UnitOfWork, today: date) -> d
     }
 
 
-def change_details(cmd: ChangeDetails, *, uow: UnitOfWork, today: date) -> OperationResult:
-    """Add a dated version of the company's details; earlier invoices keep theirs."""
-    return run_once(uow, "change_details", cmd.key, lambda: _apply_change_details(cmd, uow, today))
-
-
-def _apply_suspend(cmd: SuspendContract, uow: UnitOfWork, today: date) -> dict[str, Any]:
+def apply_suspend(cmd: SuspendContract, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    """Suspend the contract and block its active users because of the suspension."""
     contract = find_contract(uow, cmd.contract_no, lock=True)
-    if contract.status == ContractStatus.suspended:
-        raise RuleViolation(
-            "contract_already_suspended", field="action", contract_no=contract.number
-        )
     date_from = cmd.date_from or today
-    if cmd.date_to is not None and cmd.date_to <= date_from:
-        raise RuleViolation("date_to_before_from", field="date_to")
     before = snapshot(contract, *CONTRACT_FIELDS)
     contract.suspended_from = date_from
     contract.suspended_until = cmd.date_to
@@ -233,21 +210,14 @@ def start_suspension(uow: UnitOfWork, cmd: Command, contract: Contract) -> list[
     return blocked
 
 
-def suspend_contract(cmd: SuspendContract, *, uow: UnitOfWork, today: date) -> OperationResult:
-    """Suspend the contract and block its active users because of the suspension."""
-    return run_once(uow, "suspend_contract", cmd.key, lambda: _apply_suspend(cmd, uow, today))
-
-
-def _apply_resume(cmd: ResumeContract, uow: UnitOfWork, today: date) -> dict[str, Any]:
+def apply_resume(cmd: ResumeContract, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    """Make the contract active again; unblock exactly the users its suspension blocked."""
     contract = find_contract(uow, cmd.contract_no, lock=True)
     return resume_loaded(cmd, uow, contract)
 
 
 def resume_loaded(cmd: ResumeContract, uow: UnitOfWork, contract: Contract) -> dict[str, Any]:
     """Resume an already-read contract: active again, exactly the suspension's users unblocked."""
-    scheduled = contract.status == ContractStatus.active and contract.suspended_from is not None
-    if contract.status != ContractStatus.suspended and not scheduled:
-        raise RuleViolation("contract_not_suspended", field="action", contract_no=contract.number)
     # Resuming a suspension that has not started yet just cancels it.
     before = snapshot(contract, *CONTRACT_FIELDS)
     contract.status = ContractStatus.active
@@ -297,11 +267,6 @@ def resume_loaded(cmd: ResumeContract, uow: UnitOfWork, contract: Contract) -> d
         usernames=", ".join(unblocked) or "-",
     )
     return {"contract_no": contract.number, "action": "resume", "unblocked": unblocked}
-
-
-def resume_contract(cmd: ResumeContract, *, uow: UnitOfWork, today: date) -> OperationResult:
-    """Make the contract active again; unblock exactly the users its suspension blocked."""
-    return run_once(uow, "resume_contract", cmd.key, lambda: _apply_resume(cmd, uow, today))
 
 
 def start_due_suspensions(*, uow: UnitOfWork, today: date) -> list[OperationResult]:

@@ -7,43 +7,50 @@ the status `applied` or `failed`, and enqueues the replies — one transaction, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import select
 
 from forms.catalogue import form_by_code
-from handlers import accounts, contracts, selfservice, users
-from handlers.commands import (
-    AddUsers,
-    BlockUsers,
-    ChangeDetails,
-    ChangeUser,
-    Command,
-    GrantEinvoiceAccess,
-    IncreaseFee,
-    NewUser,
-    ResumeContract,
-    SuspendContract,
-)
+from handlers import accounts, selfservice
+from handlers.commands import Command
 from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Contract, utcnow
-from handlers.results import OperationResult, RuleViolation, apply_once, failure
+from handlers.request_types import ACTIONS, Action, apply_checked, request_type
+from handlers.results import OperationResult, RuleViolation, apply_once, failure, run_once
 from notifications.outbox import enqueue
+
+
+def _operation(name: str) -> Callable[..., OperationResult]:
+    action = ACTIONS[name]
+
+    def operation(cmd: Command, *, uow: UnitOfWork, today: date) -> OperationResult:
+        return run_once(
+            uow, name, cmd.key, lambda: apply_checked(action, cmd, uow=uow, today=today)
+        )
+
+    operation.__name__ = operation.__qualname__ = name
+    operation.__doc__ = (action.apply.__doc__ or "").strip().splitlines()[0]
+    return operation
+
+
+# The request types' operations for a command given directly (the CLI, tests, benches): the
+# same rules as a form's, then the change, once per key.
+change_user = _operation("change_user")
+add_users = _operation("add_users")
+block_users = _operation("block_users")
+increase_fee = _operation("increase_fee")
+change_details = _operation("change_details")
+suspend_contract = _operation("suspend_contract")
+resume_contract = _operation("resume_contract")
+grant_einvoice_access = _operation("grant_einvoice_access")
 
 # Every operation that changes the books, by name (the CLI and the benchmark look them up here).
 OPERATIONS: dict[str, Callable[..., OperationResult]] = {
-    "change_user": users.change_user,
-    "add_users": users.add_users,
-    "block_users": users.block_users,
-    "grant_einvoice_access": users.grant_einvoice_access,
-    "increase_fee": contracts.increase_fee,
-    "change_details": contracts.change_details,
-    "suspend_contract": contracts.suspend_contract,
-    "resume_contract": contracts.resume_contract,
+    **{name: _operation(name) for name in ACTIONS},
     "top_up": accounts.top_up,
     "change_password": selfservice.change_password,
     "request_password_reset": selfservice.request_password_reset,
@@ -58,105 +65,16 @@ _APPLICABLE = {
     ApplicationStatus.approved,
 }
 
-Applier = Callable[[Any, UnitOfWork, date], dict[str, Any]]
-
-
-def _date(value: Any) -> date | None:
-    return date.fromisoformat(str(value)) if value else None
-
-
-def _new_user(row: dict[str, Any], prefix: str = "") -> NewUser:
-    return NewUser(
-        first_name=row[f"{prefix}first_name"],
-        last_name=row[f"{prefix}last_name"],
-        email=row[f"{prefix}email"],
-        personal_code=row.get(f"{prefix}personal_code"),
-        position=row.get(f"{prefix}position"),
-        phone=row.get(f"{prefix}phone"),
-    )
-
 
 def build_command(
-    form_type: str, fields: dict[str, Any], base: dict[str, Any]
-) -> tuple[str, Command, Applier]:
-    """The operation name, its command and its in-transaction applier for a parsed form."""
-    common = {**base, "contract_no": fields["contract_no"]}
-    if form_type == "user_change":
-        return (
-            "change_user",
-            ChangeUser(
-                **common,
-                old_username=fields["old_username"],
-                new_user=_new_user(fields, "new_"),
-            ),
-            users._apply_change_user,  # the in-transaction half, same package
-        )
-    if form_type == "user_add":
-        return (
-            "add_users",
-            AddUsers(**common, users=tuple(_new_user(row) for row in fields.get("users") or [])),
-            users._apply_add_users,
-        )
-    if form_type == "user_block":
-        return (
-            "block_users",
-            BlockUsers(
-                **common,
-                usernames=tuple(row["username"] for row in fields.get("users") or []),
-                block_from=_date(fields.get("block_from")),
-            ),
-            users._apply_block_users,
-        )
-    if form_type == "fee_increase":
-        return (
-            "increase_fee",
-            IncreaseFee(
-                **common,
-                new_fee=Decimal(str(fields["new_fee"])),
-                effective_from=_date(fields.get("effective_from")),
-            ),
-            contracts._apply_increase_fee,
-        )
-    if form_type == "requisites_change":
-        return (
-            "change_details",
-            ChangeDetails(
-                **common,
-                name=fields.get("new_name"),
-                address=fields.get("new_address"),
-                vat_no=fields.get("new_vat_no"),
-                bank=fields.get("new_bank"),
-                swift=fields.get("new_swift"),
-                iban=fields.get("new_iban"),
-                effective_from=_date(fields.get("effective_from")),
-            ),
-            contracts._apply_change_details,
-        )
-    if form_type == "contract_suspend" and fields.get("action") == "resume":
-        return "resume_contract", ResumeContract(**common), contracts._apply_resume
-    if form_type == "contract_suspend":
-        return (
-            "suspend_contract",
-            SuspendContract(
-                **common,
-                date_from=_date(fields.get("date_from")),
-                date_to=_date(fields.get("date_to")),
-            ),
-            contracts._apply_suspend,
-        )
-    if form_type == "einvoice_access":
-        return (
-            "grant_einvoice_access",
-            GrantEinvoiceAccess(
-                **common,
-                first_name=fields["accountant_first_name"],
-                last_name=fields["accountant_last_name"],
-                email=fields["accountant_email"],
-                phone=fields.get("accountant_phone"),
-            ),
-            users._apply_grant_einvoice_access,
-        )
-    raise RuleViolation("unknown_form_type", form_type=form_type)
+    form_type: str, fields: Mapping[str, Any], base: dict[str, Any]
+) -> tuple[Action, Command]:
+    """The action a parsed form asks for and its command (defaults are the action's to fill)."""
+    found = request_type(form_type)
+    if found is None:
+        raise RuleViolation("unknown_form_type", form_type=form_type)
+    action = found.action_for(fields)
+    return action, action.build(fields, base)
 
 
 def _reply_to(application: Application) -> tuple[str, ...]:
@@ -246,9 +164,7 @@ def apply_application(
             "reply_to": reply_to,
         }
         try:
-            operation, command, applier = build_command(
-                application.form_type or "", application.fields, base
-            )
+            action, command = build_command(application.form_type or "", application.fields, base)
         except RuleViolation as violation:
             result = failure("apply_application", key, violation)
         except (KeyError, TypeError, ValueError, ValidationError) as exc:
@@ -271,7 +187,21 @@ def apply_application(
                         status=str(application.status),
                     ),
                 )
-            result = apply_once(uow, operation, command.key, lambda: applier(command, uow, today))
+            # The rules run again here, on the books as they are now: a request that passed the
+            # check before approval fails only if the books changed since.
+            result = apply_once(
+                uow,
+                action.operation,
+                command.key,
+                lambda: apply_checked(
+                    action,
+                    command,
+                    uow=uow,
+                    today=today,
+                    fields=application.fields,
+                    sender=application.sender,
+                ),
+            )
             if result.replayed:
                 return result
         if result.ok:

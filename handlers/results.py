@@ -52,6 +52,15 @@ class RuleViolation(Exception):
         self.message_lv, self.message_en = message(code, **params)
         super().__init__(f"{code}: {self.message_en}")
 
+    @classmethod
+    def from_issue(cls, found: Issue) -> RuleViolation:
+        """The violation of a rule that reported this issue (its wording kept)."""
+        violation = cls.__new__(cls)
+        violation.code, violation.field = found.code, found.field
+        violation.message_lv, violation.message_en = found.message_lv, found.message_en
+        Exception.__init__(violation, f"{found.code}: {found.message_en}")
+        return violation
+
 
 def success(operation: str, key: str, **data: Any) -> OperationResult:
     """A successful result carrying JSON-friendly data."""

@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import select
 
 from forms.catalogue import form_by_code
-from handlers.contracts import DETAIL_FIELDS, next_billing_month
+from handlers.contracts import DETAIL_FIELDS
 from handlers.db import UnitOfWork
 from handlers.lookups import (
     active_users,
@@ -28,6 +28,7 @@ from handlers.lookups import (
     row_id,
 )
 from handlers.models import Application, Contract, UserRole
+from handlers.request_rules import next_billing_month
 from handlers.views import Change, ContractNow, UserLine
 
 DETAIL_LABELS = {
@@ -251,7 +252,8 @@ def _einvoice_access(
     ]
 
 
-# Keyed by form code; a type missing here shows its fields only (the registry may add more).
+# Keyed by request-type code (a test keeps it equal to handlers.request_types.REQUEST_TYPES);
+# a type missing here would show its fields only.
 BUILDERS: dict[str, Builder] = {
     "user_change": _user_change,
     "user_add": _user_add,

@@ -32,7 +32,7 @@ from handlers.models import (
     UserRole,
     UserStatus,
 )
-from handlers.results import OperationResult, RuleViolation, apply_once, run_once
+from handlers.results import OperationResult, apply_once
 
 DEFAULT_LOGIN_URL = "https://datubazes.example.lv/login"
 USER_FIELDS = ("username", "status", "blocked_reason", "blocked_from", "email", "role")
@@ -42,22 +42,6 @@ def normalize_email(address: str) -> str:
     """The address stripped, with its domain in lower case."""
     local, _, domain = address.strip().rpartition("@")
     return f"{local}@{domain.lower()}" if local else address.strip()
-
-
-def _check_new_emails(
-    uow: UnitOfWork, contract: Contract, people: list[NewUser], *, single_field: str | None = None
-) -> None:
-    assert contract.id is not None  # noqa: S101 (read from the database)
-    active = {u.email.casefold() for u in active_users(uow, contract.id)}
-    seen: set[str] = set()
-    for row, person in enumerate(people, start=1):
-        email = person.email.strip().casefold()
-        field = single_field or f"users[{row}].email"
-        if email in seen:
-            raise RuleViolation("email_repeated", field=field, email=person.email)
-        if email in active:
-            raise RuleViolation("email_already_active", field=field, email=person.email)
-        seen.add(email)
 
 
 def register_user(
@@ -113,23 +97,10 @@ def _block(
     )
 
 
-def _user_of_contract(
-    uow: UnitOfWork, contract: Contract, username: str, field: str, *, lock: bool = False
-) -> User:
-    user = find_user(uow, username, lock=lock, field=field)
-    if user.contract_id != contract.id:
-        raise RuleViolation(
-            "user_not_in_contract", field=field, username=username, contract_no=contract.number
-        )
-    if user.status != UserStatus.active:
-        raise RuleViolation("user_not_active", field=field, username=username)
-    return user
-
-
-def _apply_change_user(cmd: ChangeUser, uow: UnitOfWork, today: date) -> dict[str, Any]:
+def apply_change_user(cmd: ChangeUser, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    """Register the new user, move the old user's balance to it, block the old user."""
     contract = find_contract(uow, cmd.contract_no)
-    old = _user_of_contract(uow, contract, cmd.old_username, "old_username", lock=True)
-    _check_new_emails(uow, contract, [cmd.new_user], single_field="new_email")
+    old = find_user(uow, cmd.old_username, lock=True, field="old_username")
     new = register_user(uow, cmd, contract, cmd.new_user)
     old_id, new_id = row_id(old), row_id(new)
     # The old row is locked (PostgreSQL), so no top-up can slip in between the sum and the move.
@@ -183,11 +154,6 @@ def _apply_change_user(cmd: ChangeUser, uow: UnitOfWork, today: date) -> dict[st
     }
 
 
-def change_user(cmd: ChangeUser, *, uow: UnitOfWork, today: date) -> OperationResult:
-    """Register the new user, move the old user's balance to it, block the old user."""
-    return run_once(uow, "change_user", cmd.key, lambda: _apply_change_user(cmd, uow, today))
-
-
 def _audit_monthly_amount(
     uow: UnitOfWork, cmd: AddUsers | BlockUsers, contract: Contract, before: Decimal, after: Decimal
 ) -> None:
@@ -202,12 +168,10 @@ def _audit_monthly_amount(
     )
 
 
-def _apply_add_users(cmd: AddUsers, uow: UnitOfWork, today: date) -> dict[str, Any]:
-    if not cmd.users:
-        raise RuleViolation("no_users", field="users")
+def apply_add_users(cmd: AddUsers, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    """Register each new user with credentials; the monthly amount rises by the per-user fee."""
     contract = find_contract(uow, cmd.contract_no)
     before = monthly_amount(uow, contract, today)
-    _check_new_emails(uow, contract, list(cmd.users))
     users = [register_user(uow, cmd, contract, person) for person in cmd.users]
     after = monthly_amount(uow, contract, today)
     _audit_monthly_amount(uow, cmd, contract, before, after)
@@ -220,25 +184,13 @@ def _apply_add_users(cmd: AddUsers, uow: UnitOfWork, today: date) -> dict[str, A
     }
 
 
-def add_users(cmd: AddUsers, *, uow: UnitOfWork, today: date) -> OperationResult:
-    """Register each new user with credentials; the monthly amount rises by the per-user fee."""
-    return run_once(uow, "add_users", cmd.key, lambda: _apply_add_users(cmd, uow, today))
-
-
-def _apply_block_users(cmd: BlockUsers, uow: UnitOfWork, today: date) -> dict[str, Any]:
-    if not cmd.usernames:
-        raise RuleViolation("no_users", field="users")
+def apply_block_users(cmd: BlockUsers, uow: UnitOfWork, today: date) -> dict[str, Any]:
+    """Block users from a date (default: today); a later date only schedules the block."""
     contract = find_contract(uow, cmd.contract_no)
-    assert contract.id is not None  # noqa: S101 (read from the database)
     users = [
-        _user_of_contract(uow, contract, name, f"users[{row}].username")
+        find_user(uow, name, field=f"users[{row}].username")
         for row, name in enumerate(cmd.usernames, start=1)
     ]
-    remaining = {u.id for u in active_users(uow, contract.id, role=UserRole.user)} - {
-        u.id for u in users
-    }
-    if not remaining:
-        raise RuleViolation("block_all_users", field="users")
     before = monthly_amount(uow, contract, today)
     day = cmd.block_from or today
     for user in users:
@@ -257,35 +209,17 @@ def _apply_block_users(cmd: BlockUsers, uow: UnitOfWork, today: date) -> dict[st
     }
 
 
-def block_users(cmd: BlockUsers, *, uow: UnitOfWork, today: date) -> OperationResult:
-    """Block users from a date; blocking every active user of the contract is refused."""
-    return run_once(uow, "block_users", cmd.key, lambda: _apply_block_users(cmd, uow, today))
-
-
-def _apply_grant_einvoice_access(
+def apply_grant_einvoice_access(
     cmd: GrantEinvoiceAccess, uow: UnitOfWork, today: date
 ) -> dict[str, Any]:
+    """Register an accountant user (invoices only) with credentials at the accountant's e-mail."""
     contract = find_contract(uow, cmd.contract_no)
-    assert contract.id is not None  # noqa: S101 (read from the database)
-    email = cmd.email.strip().casefold()
-    for accountant in active_users(uow, contract.id, role=UserRole.accountant):
-        if accountant.email.casefold() == email:
-            raise RuleViolation("email_already_active", field="accountant_email", email=cmd.email)
     person = NewUser(
         first_name=cmd.first_name, last_name=cmd.last_name, email=cmd.email, phone=cmd.phone
     )
     user = register_user(uow, cmd, contract, person, role=UserRole.accountant)
     confirm(uow, cmd, "einvoice_access", "summary_einvoice_access", username=user.username)
     return {"contract_no": contract.number, "username": user.username}
-
-
-def grant_einvoice_access(
-    cmd: GrantEinvoiceAccess, *, uow: UnitOfWork, today: date
-) -> OperationResult:
-    """Register an accountant user (invoices only) with credentials at the accountant's e-mail."""
-    return run_once(
-        uow, "grant_einvoice_access", cmd.key, lambda: _apply_grant_einvoice_access(cmd, uow, today)
-    )
 
 
 def accountant_emails(uow: UnitOfWork, contract_id: int) -> list[str]:

@@ -15,6 +15,7 @@ from sqlmodel import col, func, select
 
 from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Approval, Customer
+from handlers.request_types import needs_two_approvals
 
 
 class View(BaseModel):
@@ -109,6 +110,7 @@ class ApplicationSummary(View):
     updated_at: datetime
     flow_run_id: str | None
     approvals: tuple[str, ...]  # the staff who approved so far, in order
+    approvals_needed: int  # 2 for the request types declared four-eyes
 
 
 class ApplicationDetail(ApplicationSummary):
@@ -148,6 +150,7 @@ def _summary_fields(application: Application, approvals: list[Approval]) -> dict
         "updated_at": aware(application.updated_at),
         "flow_run_id": application.flow_run_id,
         "approvals": tuple(a.staff for a in approvals if a.decision == "approve"),
+        "approvals_needed": 2 if needs_two_approvals(application.form_type) else 1,
     }
 
 
@@ -277,9 +280,7 @@ class ReviewView(View):
         return tuple(d.staff for d in self.decisions if d.decision == "approve")
 
 
-def review_view(
-    application_id: int, *, uow: UnitOfWork, today: date, four_eyes: bool
-) -> ReviewView:
+def review_view(application_id: int, *, uow: UnitOfWork, today: date) -> ReviewView:
     """The application with its contract now and what it would change, for the review."""
     from handlers.review_changes import changes_for, contract_now
 
@@ -313,5 +314,5 @@ def review_view(
                 )
                 for a in approvals
             ),
-            approvals_needed=2 if four_eyes else 1,
+            approvals_needed=2 if needs_two_approvals(application.form_type) else 1,
         )

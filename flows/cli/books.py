@@ -29,7 +29,15 @@ app = typer.Typer(help="Import and export the customer base.", no_args_is_help=T
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 STEPS = {"checking": "Checking rows", "writing": "Writing"}
-KINDS = ("customers", "contracts", "authorized_persons", "users", "ledger_entries")
+KINDS = (
+    "customers",
+    "contracts",
+    "authorized_persons",
+    "users",
+    "ledger_entries",
+    "fee_changes",
+    "details_changes",
+)
 
 out = Console()
 err = Console(stderr=True)

@@ -32,6 +32,7 @@ def _summary(application: ApplicationSummary) -> dict[str, Any]:
         "updated_at": application.updated_at.isoformat(),
         "flow_run_id": application.flow_run_id,
         "approvals": list(application.approvals),
+        "approvals_needed": application.approvals_needed,
     }
 
 
@@ -46,11 +47,12 @@ def age(since: datetime, now: datetime) -> str:
 
 
 def status_text(application: ApplicationSummary) -> str:
-    """The status, with four-eyes progress (`1/2`) while a second approval is awaited."""
-    given = len(application.approvals)
-    if application.status == "awaiting_approval" and given:
-        return f"{application.status} {given}/2"
-    return application.status
+    """The status in a narrow column: `waiting`, with four-eyes progress (`waiting 1/2`)."""
+    if application.status != "awaiting_approval":
+        return application.status
+    if application.approvals_needed > 1:
+        return f"waiting {len(application.approvals)}/{application.approvals_needed}"
+    return "waiting"
 
 
 @app.command("list")

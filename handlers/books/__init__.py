@@ -6,8 +6,9 @@ and `write_books(books, path)` take it out.
 """
 
 from handlers.books.exporter import export_books
-from handlers.books.formats import BooksFileError, books_to_csv, books_to_json, write_books
+from handlers.books.formats import BooksFileError
 from handlers.books.importer import ACTOR, ImportReport, import_books, import_file
+from handlers.books.output import books_to_csv, books_to_json, write_books
 from handlers.books.records import Books, Problem, Progress
 from handlers.books.validation import load_books, validate_books
 

@@ -1,7 +1,7 @@
-"""Reading and writing the books' two file forms: one JSON document, or a folder of CSV files.
+"""Reading the books' two file forms: one JSON document, or a folder of CSV files.
 
 Reading stops at structure (which rows exist, where, under which parent); values are checked
-in `handlers.books.validation`. Writing is deterministic: the same books give the same bytes.
+in `handlers.books.validation`, and `handlers.books.output` writes the same forms.
 """
 
 from __future__ import annotations
@@ -9,42 +9,50 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from handlers.books.records import (
     AUTHORIZED_PERSON_FIELDS,
     CONTRACT_FIELDS,
+    CONTRACT_OPTIONAL,
     CUSTOMER_FIELDS,
+    DETAILS_CHANGE_FIELDS,
+    FEE_CHANGE_FIELDS,
     USER_FIELDS,
-    Books,
+    USER_OPTIONAL,
     Location,
     Problem,
 )
 
-Kind = Literal["customer", "contract", "authorized_person", "user"]
+Kind = Literal["customer", "details_change", "contract", "fee_change", "authorized_person", "user"]
 
 CUSTOMERS_CSV = "customers.csv"
+DETAILS_CHANGES_CSV = "details_changes.csv"
 CONTRACTS_CSV = "contracts.csv"
+FEE_CHANGES_CSV = "fee_changes.csv"
 AUTHORIZED_PERSONS_CSV = "authorized_persons.csv"
 USERS_CSV = "users.csv"
 
 # CSV files: name, the column that names the parent (None for customers), the row's own fields.
 CSV_FILES: dict[Kind, tuple[str, str | None, tuple[str, ...]]] = {
     "customer": (CUSTOMERS_CSV, None, CUSTOMER_FIELDS),
-    "contract": (CONTRACTS_CSV, "reg_no", CONTRACT_FIELDS),
+    "details_change": (DETAILS_CHANGES_CSV, "reg_no", DETAILS_CHANGE_FIELDS),
+    "contract": (CONTRACTS_CSV, "reg_no", (*CONTRACT_FIELDS, *CONTRACT_OPTIONAL)),
+    "fee_change": (FEE_CHANGES_CSV, "contract_number", FEE_CHANGE_FIELDS),
     "authorized_person": (AUTHORIZED_PERSONS_CSV, "contract_number", AUTHORIZED_PERSON_FIELDS),
-    "user": (USERS_CSV, "contract_number", USER_FIELDS),
+    "user": (USERS_CSV, "contract_number", (*USER_FIELDS, *USER_OPTIONAL)),
 }
+# Files and columns added for dated changes not yet in force (issue 14): a folder written
+# before them has none, and reads as it always did.
+OPTIONAL_FILES: frozenset[Kind] = frozenset({"details_change", "fee_change"})
+OPTIONAL_COLUMNS: frozenset[str] = frozenset({*CONTRACT_OPTIONAL, *USER_OPTIONAL})
 PARENT_KIND: dict[Kind, Kind | None] = {
     "customer": None,
+    "details_change": "customer",
     "contract": "customer",
+    "fee_change": "contract",
     "authorized_person": "contract",
     "user": "contract",
 }
@@ -120,24 +128,48 @@ def read_json(path: Path) -> RawBooks:
         row = _json_row(raw, name, "customer", f"customers[{i}]", customer, None)
         if row is None:
             continue
+        _json_children(raw, name, row, "details_change")
         for j, contract in enumerate(_json_list(raw, name, row, "contracts"), start=1):
             crow = _json_row(
                 raw, name, "contract", f"{row.where.row}.contracts[{j}]", contract, row
             )
-            if crow is None:
-                continue
-            for kind, key in (("authorized_person", "authorized_persons"), ("user", "users")):
-                for k, item in enumerate(_json_list(raw, name, crow, key), start=1):
-                    _json_row(raw, name, kind, f"{crow.where.row}.{key}[{k}]", item, crow)  # type: ignore[arg-type]
+            if crow is not None:
+                for kind in _JSON_CHILDREN["contract"]:
+                    _json_children(raw, name, crow, kind)
     return raw
 
 
-_JSON_FIELDS: dict[Kind, tuple[str, ...]] = {
-    "customer": (*CUSTOMER_FIELDS, "contracts"),
-    "contract": (*CONTRACT_FIELDS, "authorized_persons", "users"),
-    "authorized_person": AUTHORIZED_PERSON_FIELDS,
-    "user": USER_FIELDS,
+# The lists a JSON object holds its children in, by the children's kind.
+_JSON_LISTS: dict[Kind, str] = {
+    "details_change": "details_changes",
+    "contract": "contracts",
+    "fee_change": "fee_changes",
+    "authorized_person": "authorized_persons",
+    "user": "users",
 }
+_JSON_CHILDREN: dict[Kind, tuple[Kind, ...]] = {
+    "customer": ("details_change", "contract"),
+    "contract": ("fee_change", "authorized_person", "user"),
+}
+_JSON_FIELDS: dict[Kind, tuple[str, ...]] = {
+    "customer": (*CUSTOMER_FIELDS, *(_JSON_LISTS[k] for k in _JSON_CHILDREN["customer"])),
+    "details_change": DETAILS_CHANGE_FIELDS,
+    "contract": (
+        *CONTRACT_FIELDS,
+        *CONTRACT_OPTIONAL,
+        *(_JSON_LISTS[k] for k in _JSON_CHILDREN["contract"]),
+    ),
+    "fee_change": FEE_CHANGE_FIELDS,
+    "authorized_person": AUTHORIZED_PERSON_FIELDS,
+    "user": (*USER_FIELDS, *USER_OPTIONAL),
+}
+
+
+def _json_children(raw: RawBooks, name: str, parent: RawRow, kind: Kind) -> None:
+    """The rows of one list under a JSON object (missing: none)."""
+    key = _JSON_LISTS[kind]
+    for k, item in enumerate(_json_list(raw, name, parent, key), start=1):
+        _json_row(raw, name, kind, f"{parent.where.row}.{key}[{k}]", item, parent)
 
 
 def _json_row(
@@ -183,10 +215,15 @@ def _unknown_field(file: str, row: str, key: str) -> Problem:
 
 
 def read_csv_folder(folder: Path) -> RawBooks:
-    """The rows of customers.csv, contracts.csv, authorized_persons.csv and users.csv."""
+    """The rows of customers.csv, contracts.csv, authorized_persons.csv and users.csv.
+
+    details_changes.csv and fee_changes.csv are read when they are there.
+    """
     raw = RawBooks()
     for kind, (name, parent_column, fields) in CSV_FILES.items():
         path = folder / name
+        if not path.is_file() and kind in OPTIONAL_FILES:
+            continue
         if not path.is_file():
             raw.problems.append(
                 _problem(name, "", None, "missing_file", "fails nav atrasts", "file not found")
@@ -219,7 +256,7 @@ def _read_csv(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in next(reader, [])]
     expected = (parent_column, *fields) if parent_column else fields
-    missing = [c for c in expected if c not in header]
+    missing = [c for c in expected if c not in header and c not in OPTIONAL_COLUMNS]
     for column in missing:
         raw.problems.append(
             _problem(name, "1", column, "missing_column", "trūkst kolonnas", "column missing")
@@ -259,96 +296,3 @@ def _read_csv(
                 parent_key_field=parent_column,
             )
         )
-
-
-# --- writing ----------------------------------------------------------------------------------
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        # Two places always; a zero never prints as -0.00.
-        return f"{value + Decimal('0.00'):.2f}" if value != 0 else "0.00"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _fields(record: object, names: Sequence[str]) -> dict[str, str | None]:
-    return {n: _text(getattr(record, n)) for n in names}
-
-
-def books_to_json(books: Books) -> bytes:
-    """The books as one UTF-8 JSON document, keys and rows in a fixed order."""
-    document = {
-        "customers": [
-            {
-                **_fields(customer, CUSTOMER_FIELDS),
-                "contracts": [
-                    {
-                        **_fields(contract, CONTRACT_FIELDS),
-                        "authorized_persons": [
-                            _fields(p, AUTHORIZED_PERSON_FIELDS)
-                            for p in contract.authorized_persons
-                        ],
-                        "users": [_fields(u, USER_FIELDS) for u in contract.users],
-                    }
-                    for contract in customer.contracts
-                ],
-            }
-            for customer in books.customers
-        ]
-    }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
-def books_to_csv(books: Books) -> dict[str, bytes]:
-    """The books as the four CSV files (name → UTF-8 bytes), rows in the books' order."""
-    tables: dict[str, list[list[str | None]]] = {
-        name: [[parent, *fields] if parent else list(fields)]
-        for name, parent, fields in CSV_FILES.values()
-    }
-    for customer in books.customers:
-        tables[CUSTOMERS_CSV].append(list(_fields(customer, CUSTOMER_FIELDS).values()))
-        for contract in customer.contracts:
-            tables[CONTRACTS_CSV].append(
-                [customer.reg_no, *_fields(contract, CONTRACT_FIELDS).values()]
-            )
-            for person in contract.authorized_persons:
-                tables[AUTHORIZED_PERSONS_CSV].append(
-                    [contract.number, *_fields(person, AUTHORIZED_PERSON_FIELDS).values()]
-                )
-            for user in contract.users:
-                tables[USERS_CSV].append([contract.number, *_fields(user, USER_FIELDS).values()])
-    return {name: _csv_bytes(rows) for name, rows in tables.items()}
-
-
-def _csv_bytes(rows: Iterable[list[str | None]]) -> bytes:
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerows(["" if c is None else c for c in row] for row in rows)
-    return out.getvalue().encode("utf-8")
-
-
-def write_books(books: Books, path: Path) -> None:
-    """Write the books to `path`: a `.json` file, or else a folder of CSV files."""
-    if path.suffix.lower() == ".json":
-        _write_atomically(path, books_to_json(books))
-        return
-    path.mkdir(parents=True, exist_ok=True)
-    for name, data in books_to_csv(books).items():
-        _write_atomically(path / name, data)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    # A backup half written over the previous one would be worse than none.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -13,16 +13,25 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from handlers.books.plan import ContractTarget, Plan, contract_target, details_of, user_block
 from handlers.books.records import (
     Books,
     ContractRecord,
+    CustomerRecord,
     Problem,
     Progress,
     UserRecord,
 )
-from handlers.books.snapshot import ContractState, Snapshot, UserState, load_snapshot
-from handlers.books.validation import load_books, problem_at
-from handlers.books.writer import ACTOR, USER_FIELDS, Plan, Writer, details_of
+from handlers.books.rules import problem_at
+from handlers.books.snapshot import (
+    ContractState,
+    CustomerState,
+    Snapshot,
+    UserState,
+    load_snapshot,
+)
+from handlers.books.validation import load_books
+from handlers.books.writer import ACTOR, USER_FIELDS, Writer
 from handlers.db import UnitOfWork
 
 __all__ = ["ACTOR", "ImportReport", "import_books", "import_file"]
@@ -58,7 +67,7 @@ def import_books(
     report = ImportReport(dry_run=dry_run)
     with uow:
         snap = load_snapshot(uow.session, today=today)
-        plan = _plan(books, snap, report)
+        plan = _plan(books, snap, report, today)
         if report.problems or dry_run:
             return report
         Writer(uow.session, snap, today, progress).write(plan)
@@ -92,15 +101,66 @@ def import_file(
 # --- comparing --------------------------------------------------------------------------------
 
 
-def _contract_values(c: ContractRecord | ContractState) -> tuple[Any, ...]:
-    return (c.status, c.base_fee, c.per_user_fee, c.suspended_until)
-
-
 def _user_values(u: UserRecord | UserState) -> tuple[Any, ...]:
     return (*(getattr(u, f) for f in USER_FIELDS), u.balance)
 
 
-def _plan(books: Books, snap: Snapshot, report: ImportReport) -> Plan:
+def _user_changed(user: UserRecord, state: UserState, today: date) -> bool:
+    block = user_block(user, state, today)
+    was = (state.blocked_reason, state.blocked_from)
+    return _user_values(user) != _user_values(state) or block != was
+
+
+def _not_later(where: Any, fld: str, today: date) -> Problem:
+    day = today.strftime("%d.%m.%Y")
+    return problem_at(
+        where,
+        fld,
+        "not_later",
+        f"Spēkā no: izmaiņai jābūt no vēlākas dienas nekā šodiena ({day})",
+        f"Valid from: a change to come must be dated after today ({day})",
+    )
+
+
+def _later_details(
+    customer: CustomerRecord,
+    state: CustomerState | None,
+    plan: Plan,
+    report: ImportReport,
+    today: date,
+) -> None:
+    """Details versions from later days that the books lack or hold otherwise."""
+    held: dict[date, Any] = {} if state is None else state.later_details
+    for later in customer.details_changes:
+        if later.valid_from <= today:
+            report.problems.append(_not_later(later.where, "valid_from", today))
+        elif held.get(later.valid_from) != details_of(later):
+            plan.later_details.append((customer.reg_no, later))
+        else:
+            report.unchanged["details_changes"] += 1
+
+
+def _later_fees(
+    contract: ContractRecord,
+    state: ContractState | None,
+    plan: Plan,
+    report: ImportReport,
+    today: date,
+) -> None:
+    """Fees from later days that the books lack or hold otherwise."""
+    for later in contract.fee_changes:
+        held = None if state is None else state.later_fees.get(later.valid_from)
+        if later.valid_from <= today:
+            report.problems.append(_not_later(later.where, "valid_from", today))
+        elif state is None or held is None:
+            plan.new_fees.append((contract.number, later))
+        elif held != later.base_fee:
+            plan.changed_fees.append((state.fee_ids[later.valid_from], held, later))
+        else:
+            report.unchanged["fee_changes"] += 1
+
+
+def _plan(books: Books, snap: Snapshot, report: ImportReport, today: date) -> Plan:
     """What the file adds and changes; moves between owners are problems, not changes."""
     plan = Plan()
     reg_no_of = {c.id: c.reg_no for c in snap.customers.values()}
@@ -115,6 +175,7 @@ def _plan(books: Books, snap: Snapshot, report: ImportReport) -> Plan:
         else:
             report.unchanged["customers"] += 1
         seen["customers"] += state is not None
+        _later_details(customer, state, plan, report, today)
         for contract in customer.contracts:
             cstate = snap.contracts.get(contract.number)
             seen["contracts"] += cstate is not None
@@ -132,10 +193,11 @@ def _plan(books: Books, snap: Snapshot, report: ImportReport) -> Plan:
                     )
                 )
                 continue
-            elif _contract_values(contract) != _contract_values(cstate):
+            elif contract_target(contract, cstate, today) != ContractTarget.of_state(cstate):
                 plan.changed_contracts.append((cstate, contract))
             else:
                 report.unchanged["contracts"] += 1
+            _later_fees(contract, cstate, plan, report, today)
             for person in contract.authorized_persons:
                 pstate = None if cstate is None else snap.persons.get((cstate.id, person.email))
                 seen["authorized_persons"] += pstate is not None
@@ -161,7 +223,7 @@ def _plan(books: Books, snap: Snapshot, report: ImportReport) -> Plan:
                             f"User {user.username} belongs to contract {other} in the books",
                         )
                     )
-                elif _user_values(user) != _user_values(ustate):
+                elif _user_changed(user, ustate, today):
                     plan.changed_users.append((ustate, user))
                 else:
                     report.unchanged["users"] += 1
@@ -170,6 +232,8 @@ def _plan(books: Books, snap: Snapshot, report: ImportReport) -> Plan:
         contracts=len(plan.new_contracts),
         authorized_persons=len(plan.new_persons),
         users=len(plan.new_users),
+        details_changes=len(plan.later_details),
+        fee_changes=len(plan.new_fees),
         ledger_entries=len(plan.new_users)
         + sum(u.balance != s.balance for s, u in plan.changed_users),
     )
@@ -178,6 +242,7 @@ def _plan(books: Books, snap: Snapshot, report: ImportReport) -> Plan:
         contracts=len(plan.changed_contracts),
         authorized_persons=len(plan.changed_persons),
         users=len(plan.changed_users),
+        fee_changes=len(plan.changed_fees),
     )
     report.not_in_file.update(
         customers=len(snap.customers) - seen["customers"],

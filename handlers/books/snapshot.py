@@ -2,7 +2,8 @@
 
 Both the import (to compare) and the export (to write) start from this snapshot, so "what the
 database holds" means the same to both: a customer's details in force today, a contract's base
-fee in force today, a user's balance as the sum of its ledger entries.
+fee in force today, a user's balance as the sum of its ledger entries — and the dated versions
+of details and fees that apply only from a later day.
 """
 
 from __future__ import annotations
@@ -36,18 +37,20 @@ DETAIL_FIELDS = ("name", "address", "vat_no", "bank", "swift", "iban")
 
 @dataclass(slots=True)
 class CustomerState:
-    """A customer, its details in force today and the highest details version it has."""
+    """A customer, its details in force today, those from later days, and its highest version."""
 
     id: int
     reg_no: str
     details: dict[str, Any] | None = None
     details_from: date | None = None
     max_version: int = 0
+    # The version that will apply on each later day (the highest of that day).
+    later_details: dict[date, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class ContractState:
-    """A contract and the base fee in force today."""
+    """A contract, the base fee in force today and the fees from later days."""
 
     id: int
     number: str
@@ -58,6 +61,7 @@ class ContractState:
     suspended_from: date | None
     suspended_until: date | None
     fee_ids: dict[date, int] = field(default_factory=dict)  # ContractFee id by valid_from
+    later_fees: dict[date, Decimal] = field(default_factory=dict)  # valid_from after today
 
 
 @dataclass(slots=True)
@@ -133,10 +137,17 @@ def load_snapshot(session: Session, *, today: date) -> Snapshot:
     for row in details_rows:
         customer = by_id[row.customer_id]
         customer.max_version = max(customer.max_version, row.version)
+        values = {f: getattr(row, f) for f in DETAIL_FIELDS}
+        if row.valid_from > today:
+            customer.later_details[row.valid_from] = values
         # Ordered by date: the last one not after today is in force; with none yet, the first.
         if customer.details is None or row.valid_from <= today:
-            customer.details = {f: getattr(row, f) for f in DETAIL_FIELDS}
+            customer.details = values
             customer.details_from = row.valid_from
+    for customer in customers.values():
+        # With no version in force yet, the first day's stands for today's (not one to come).
+        if customer.details_from is not None and customer.details_from > today:
+            customer.details = customer.later_details.pop(customer.details_from)
 
     contracts: dict[str, ContractState] = {}
     contract_by_id: dict[int, ContractState] = {}
@@ -179,6 +190,8 @@ def load_snapshot(session: Session, *, today: date) -> Snapshot:
         contract.fee_ids[row.valid_from] = row.id
         if row.valid_from <= today:  # the newest version not after today applies
             contract.base_fee = _money(row.base_fee)
+        else:
+            contract.later_fees[row.valid_from] = _money(row.base_fee)
 
     persons = {
         (row.contract_id, row.email): PersonState(

@@ -6,13 +6,8 @@ a problem is left out of the Books returned, together with everything under it.
 
 from __future__ import annotations
 
-import enum
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,106 +18,16 @@ from handlers.books.records import (
     Books,
     ContractRecord,
     CustomerRecord,
+    DetailsChangeRecord,
+    FeeChangeRecord,
     Location,
     Problem,
     Progress,
     UserRecord,
 )
-from handlers.models import ContractStatus, UserRole, UserStatus
+from handlers.books.rules import PARENT_RULE, RULES, Rule, contract_rules, problem_at, user_rules
 
-Normalizer = Callable[[str], Any]
-
-
-def _choice(kind: type[enum.StrEnum], value: str) -> enum.StrEnum:
-    try:
-        return kind(value.strip().casefold())
-    except ValueError:
-        allowed = " / ".join(member.value for member in kind)
-        raise v.InvalidValue("invalid_choice", f"jābūt {allowed}", f"must be {allowed}") from None
-
-
-def _username(value: str) -> str:
-    text = value.strip()
-    if not text or any(ch.isspace() for ch in text) or len(text) > 64:
-        raise v.InvalidValue(
-            "invalid_username",
-            "jābūt līdz 64 zīmēm bez atstarpēm",
-            "must be up to 64 characters without spaces",
-        )
-    return text
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """How one field of a books row is labelled, normalized and whether it must be given."""
-
-    label_lv: str
-    label_en: str
-    normalize: Normalizer
-    required: bool = False
-    default: Any = None
-
-
-_text = partial(v.normalize_text, max_length=200)
-_number = partial(v.normalize_text, max_length=32)
-
-RULES: dict[Kind, dict[str, Rule]] = {
-    "customer": {
-        "reg_no": Rule("Reģistrācijas numurs", "Registration number", v.normalize_reg_no, True),
-        "name": Rule("Pasūtītāja nosaukums", "Customer name", _text, True),
-        "address": Rule("Juridiskā adrese", "Legal address", v.normalize_text),
-        "vat_no": Rule("PVN maksātāja numurs", "VAT number", v.normalize_vat_no),
-        "bank": Rule("Banka", "Bank", _text),
-        "swift": Rule("SWIFT/BIC kods", "SWIFT/BIC code", v.normalize_swift),
-        "iban": Rule("Konta numurs (IBAN)", "Account number (IBAN)", v.normalize_iban),
-    },
-    "contract": {
-        "number": Rule("Līguma numurs", "Contract number", _number, True),
-        "status": Rule(
-            "Līguma statuss",
-            "Contract status",
-            partial(_choice, ContractStatus),
-            default=ContractStatus.active,
-        ),
-        "base_fee": Rule("Abonentmaksa", "Subscription fee", v.parse_money, True),
-        "per_user_fee": Rule("Maksa par lietotāju", "Fee per user", v.parse_money, True),
-        "suspended_until": Rule("Pārtraukts līdz", "Suspended until", v.parse_date),
-    },
-    "authorized_person": {
-        "name": Rule("Pilnvarotā persona", "Authorized person", _text, True),
-        "email": Rule("E-pasts", "E-mail", v.normalize_email, True),
-    },
-    "user": {
-        "username": Rule("Lietotājvārds", "Username", _username, True),
-        "first_name": Rule("Vārds", "First name", _text, True),
-        "last_name": Rule("Uzvārds", "Surname", _text, True),
-        "personal_code": Rule("Personas kods", "Personal code", v.normalize_personal_code),
-        "position": Rule("Amats", "Position", _text),
-        "email": Rule("E-pasts", "E-mail", v.normalize_email, True),
-        "phone": Rule("Tālrunis", "Phone", v.normalize_phone),
-        "role": Rule("Loma", "Role", partial(_choice, UserRole), default=UserRole.user),
-        "status": Rule(
-            "Statuss", "Status", partial(_choice, UserStatus), default=UserStatus.active
-        ),
-        "balance": Rule(
-            "Konta atlikums",
-            "Account balance",
-            partial(v.parse_money, allow_negative=True),
-            default=Decimal("0.00"),
-        ),
-    },
-}
-PARENT_RULE: dict[str, Rule] = {
-    "reg_no": RULES["customer"]["reg_no"],
-    "contract_number": RULES["contract"]["number"],
-}
-
-
-def problem_at(where: Location, fld: str | None, code: str, lv: str, en: str) -> Problem:
-    """A problem at a row of a file."""
-    return Problem(
-        file=where.file, row=where.row, field=fld, code=code, message_lv=lv, message_en=en
-    )
+__all__ = ["load_books", "problem_at", "validate_books"]
 
 
 def _normalize(
@@ -169,7 +74,9 @@ def _check_row(row: RawRow, problems: list[Problem]) -> dict[str, Any] | None:
         ok = ok and good
         out[name] = value
     if ok and row.kind == "contract":
-        ok = _contract_rules(out, row.where, problems)
+        ok = contract_rules(out, row.where, problems)
+    if ok and row.kind == "user":
+        ok = user_rules(out, row.where, problems)
     return out if ok else None
 
 
@@ -202,11 +109,13 @@ def validate_books(
     indexes: dict[Kind, _Index] = {kind: _Index() for kind in raw.rows}
     key_of: dict[Kind, str] = {
         "customer": "reg_no",
+        "details_change": "valid_from",
         "contract": "number",
+        "fee_change": "valid_from",
         "authorized_person": "email",
         "user": "username",
     }
-    for kind in ("customer", "contract", "authorized_person", "user"):
+    for kind in key_of:
         index = indexes[kind]
         for row in raw.rows[kind]:
             done += 1
@@ -222,8 +131,9 @@ def validate_books(
                 )
             key_field = key_of[kind]
             key = _key(row, key_field) if checked is None else str(checked[key_field])
-            # Authorized persons are unique per contract; the others across the whole file.
-            scope = f"{_parent_ref(row)}:{key}" if kind == "authorized_person" else key
+            # Customers, contracts and users are unique across the whole file; the others
+            # within their parent (one person per e-mail, one change per day).
+            scope = key if kind in _UNIQUE_IN_FILE else f"{_parent_ref(row)}:{key}"
             if key and scope in index.first_seen:
                 first = index.first_seen[scope]
                 problems.append(
@@ -253,6 +163,9 @@ def validate_books(
     problems.sort(key=lambda p: (p.file, [int(n) for n in re.findall(r"\d+", p.row)]))
     customers = tuple(_customer(n) for n in indexes["customer"].nodes.values())
     return Books(customers=customers), problems
+
+
+_UNIQUE_IN_FILE: frozenset[Kind] = frozenset({"customer", "contract", "user"})
 
 
 def _key(row: RawRow, key_field: str) -> str:
@@ -302,6 +215,10 @@ def _find_parent(
 def _customer(node: _Node) -> CustomerRecord:
     return CustomerRecord(
         **node.values,
+        details_changes=tuple(
+            DetailsChangeRecord(**d.values, where=d.where)
+            for d in node.children.get("details_change", [])
+        ),
         contracts=tuple(_contract(c) for c in node.children.get("contract", [])),
         where=node.where,
     )
@@ -310,6 +227,9 @@ def _customer(node: _Node) -> CustomerRecord:
 def _contract(node: _Node) -> ContractRecord:
     return ContractRecord(
         **node.values,
+        fee_changes=tuple(
+            FeeChangeRecord(**f.values, where=f.where) for f in node.children.get("fee_change", [])
+        ),
         authorized_persons=tuple(
             AuthorizedPersonRecord(**p.values, where=p.where)
             for p in node.children.get("authorized_person", [])
@@ -317,23 +237,6 @@ def _contract(node: _Node) -> ContractRecord:
         users=tuple(UserRecord(**u.values, where=u.where) for u in node.children.get("user", [])),
         where=node.where,
     )
-
-
-def _contract_rules(values: dict[str, Any], where: Location, problems: list[Problem]) -> bool:
-    """Rules across a contract's fields: only a suspended contract has a suspension end."""
-    until: date | None = values["suspended_until"]
-    if until is not None and values["status"] != ContractStatus.suspended:
-        problems.append(
-            problem_at(
-                where,
-                "suspended_until",
-                "not_suspended",
-                "Pārtraukts līdz: norāda tikai pārtrauktam līgumam (status suspended)",
-                "Suspended until: only for a suspended contract (status suspended)",
-            )
-        )
-        return False
-    return True
 
 
 def load_books(path: Path, *, progress: Progress | None = None) -> tuple[Books, list[Problem]]:

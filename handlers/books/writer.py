@@ -1,12 +1,15 @@
 """Writing an import's plan: bulk inserts in chunks and updates by primary key, with audit.
 
-Everything happens inside the caller's transaction; nothing here commits.
+Everything happens inside the caller's transaction; nothing here commits. Dated changes still
+to come (issue 14) are written as the handlers' own operations leave them: fee and details
+versions from their day, a contract's `suspended_from` and a user's `blocked_from` that the
+daily job (`apply_due_contract_dates`) acts on when the day comes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,34 +17,26 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlmodel import Session, SQLModel
 
+from handlers.books.plan import (
+    ContractTarget,
+    Plan,
+    contract_target,
+    details_of,
+    user_block,
+)
 from handlers.books.records import USER_FIELDS as FILE_USER_FIELDS
-from handlers.books.records import (
-    AuthorizedPersonRecord,
-    ContractRecord,
-    CustomerRecord,
-    Progress,
-    UserRecord,
-)
-from handlers.books.snapshot import (
-    DETAIL_FIELDS,
-    ContractState,
-    CustomerState,
-    PersonState,
-    Snapshot,
-    UserState,
-)
+from handlers.books.records import Progress, UserRecord
+from handlers.books.snapshot import Snapshot, UserState
 from handlers.models import (
     AuditEvent,
     AuthorizedPerson,
     BlockReason,
     Contract,
     ContractFee,
-    ContractStatus,
     Customer,
     CustomerDetails,
     LedgerEntry,
     User,
-    UserStatus,
     utcnow,
 )
 
@@ -51,25 +46,6 @@ CHUNK = 5000
 COUNTED: frozenset[type[SQLModel]] = frozenset({Customer, Contract, AuthorizedPerson, User})
 # A user row takes the file's user fields but its key (username) and balance (the ledger's).
 USER_FIELDS = tuple(f for f in FILE_USER_FIELDS if f not in {"username", "balance"})
-
-
-@dataclass(slots=True)
-class Plan:
-    """The difference between a file and the books, by natural key."""
-
-    new_customers: list[CustomerRecord] = field(default_factory=list)
-    changed_details: list[tuple[CustomerState, CustomerRecord]] = field(default_factory=list)
-    new_contracts: list[tuple[str, ContractRecord]] = field(default_factory=list)
-    changed_contracts: list[tuple[ContractState, ContractRecord]] = field(default_factory=list)
-    new_persons: list[tuple[str, AuthorizedPersonRecord]] = field(default_factory=list)
-    changed_persons: list[tuple[PersonState, AuthorizedPersonRecord]] = field(default_factory=list)
-    new_users: list[tuple[str, UserRecord]] = field(default_factory=list)
-    changed_users: list[tuple[UserState, UserRecord]] = field(default_factory=list)
-
-
-def details_of(record: CustomerRecord) -> dict[str, Any]:
-    """A customer's details as the customer_details table holds them."""
-    return {f: getattr(record, f) for f in DETAIL_FIELDS}
 
 
 def _jsonable(value: Any) -> Any:
@@ -98,6 +74,8 @@ class Writer:
         self.audit: list[dict[str, Any]] = []
         self.customer_ids = {reg_no: c.id for reg_no, c in snap.customers.items()}
         self.contract_ids = {number: c.id for number, c in snap.contracts.items()}
+        # The highest details version of each customer: every new version takes the next.
+        self.versions = {c.id: c.max_version for c in snap.customers.values()}
         self.done = 0
         self.total = 0
 
@@ -206,88 +184,102 @@ class Writer:
         for customer in plan.new_customers:
             cid = ids[customer.reg_no]
             self._event("customer_created", "customer", cid, None, {"reg_no": customer.reg_no})
-            details.append({"customer_id": cid, "version": 1, **details_of(customer)})
+            details.append(self._version(cid, self.today, details_of(customer)))
         for state, customer in plan.changed_details:
             new = details_of(customer)
             self._changed(
                 "customer_details_changed", "customer", state.id, state.details or {}, new
             )
-            details.append({"customer_id": state.id, "version": state.max_version + 1, **new})
-        for row in details:
-            row.update(valid_from=self.today, created_at=self.now)
+            details.append(self._version(state.id, self.today, new))
+        for reg_no, later in plan.later_details:
+            cid = self.customer_ids[reg_no]
+            values = details_of(later)
+            after = {"valid_from": later.valid_from, **values}
+            self._event("customer_details_scheduled", "customer", cid, None, after)
+            details.append(self._version(cid, later.valid_from, values))
         self._insert(CustomerDetails, details)
         self._tick(len(plan.changed_details))
 
+    def _version(
+        self, customer_id: int, valid_from: date, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The next details version of a customer, valid from a day."""
+        self.versions[customer_id] = self.versions.get(customer_id, 0) + 1
+        return {
+            "customer_id": customer_id,
+            "version": self.versions[customer_id],
+            "valid_from": valid_from,
+            **values,
+            "created_at": self.now,
+        }
+
     def _contracts(self, plan: Plan) -> None:
+        targets = [
+            (reg_no, c, contract_target(c, None, self.today)) for reg_no, c in plan.new_contracts
+        ]
         rows = [
             {
                 "number": c.number,
                 "customer_id": self.customer_ids[reg_no],
-                "status": c.status,
-                "suspended_from": self.today if c.status == ContractStatus.suspended else None,
-                "suspended_until": c.suspended_until,
-                "base_fee": c.base_fee,
-                "per_user_fee": c.per_user_fee,
+                **asdict(target),
                 "created_at": self.now,
             }
-            for reg_no, c in plan.new_contracts
+            for reg_no, c, target in targets
         ]
         ids = self._insert(Contract, rows, "number")
         self.contract_ids.update(ids)
         # A contract brought in was already running: its fee holds for the whole current month.
         month_start = self.today.replace(day=1)
         fees = []
-        for _, contract in plan.new_contracts:
+        for _, contract, target in targets:
             cid = ids[contract.number]
-            self._event("contract_created", "contract", cid, None, _contract_dict(contract))
-            fees.append(
-                {
-                    "contract_id": cid,
-                    "valid_from": month_start,
-                    "base_fee": contract.base_fee,
-                    "created_at": self.now,
-                }
-            )
+            self._event("contract_created", "contract", cid, None, _contract_dict(target))
+            fees.append(self._fee(cid, month_start, contract.base_fee))
         updates = []
         fee_updates = []
         for state, contract in plan.changed_contracts:
-            suspended_from = state.suspended_from
-            if contract.status != state.status:
-                suspended_from = self.today if contract.status == ContractStatus.suspended else None
-            updates.append(
-                {
-                    "id": state.id,
-                    "status": contract.status,
-                    "suspended_from": suspended_from,
-                    "suspended_until": contract.suspended_until,
-                    "base_fee": contract.base_fee,
-                    "per_user_fee": contract.per_user_fee,
-                }
-            )
+            target = contract_target(contract, state, self.today)
+            updates.append({"id": state.id, **asdict(target)})
             if contract.base_fee != state.base_fee:
                 # A changed fee is a new dated version from today (one per day and contract).
                 fee_id = state.fee_ids.get(self.today)
                 if fee_id is None:
-                    fees.append(
-                        {
-                            "contract_id": state.id,
-                            "valid_from": self.today,
-                            "base_fee": contract.base_fee,
-                            "created_at": self.now,
-                        }
-                    )
+                    fees.append(self._fee(state.id, self.today, contract.base_fee))
                 else:
                     fee_updates.append({"id": fee_id, "base_fee": contract.base_fee})
             self._changed(
                 "contract_changed",
                 "contract",
                 state.id,
-                _contract_dict(state),
-                _contract_dict(contract),
+                _contract_dict(ContractTarget.of_state(state)),
+                _contract_dict(target),
+            )
+        for number, later in plan.new_fees:
+            cid = self.contract_ids[number]
+            fees.append(self._fee(cid, later.valid_from, later.base_fee))
+            self._event(
+                "fee_scheduled", "contract", cid, None, _fee_dict(later.valid_from, later.base_fee)
+            )
+        for fee_id, old_fee, later in plan.changed_fees:
+            fee_updates.append({"id": fee_id, "base_fee": later.base_fee})
+            self._event(
+                "fee_scheduled",
+                "contract_fee",
+                fee_id,
+                _fee_dict(later.valid_from, old_fee),
+                _fee_dict(later.valid_from, later.base_fee),
             )
         self._insert(ContractFee, fees)
         self._update(Contract, updates)
         self._update(ContractFee, fee_updates)
+
+    def _fee(self, contract_id: int, valid_from: date, fee: Decimal) -> dict[str, Any]:
+        return {
+            "contract_id": contract_id,
+            "valid_from": valid_from,
+            "base_fee": fee,
+            "created_at": self.now,
+        }
 
     def _persons(self, plan: Plan) -> None:
         rows = [
@@ -313,16 +305,14 @@ class Writer:
     def _users(self, plan: Plan) -> None:
         rows = []
         for number, u in plan.new_users:
-            blocked = u.status == UserStatus.blocked
+            reason, since = user_block(u, None, self.today)
             rows.append(
                 {
                     "contract_id": self.contract_ids[number],
                     "username": u.username,
                     **{f: getattr(u, f) for f in USER_FIELDS},
-                    # Nobody knows why the old system blocked them: count it as their own block,
-                    # so that resuming a suspended contract never unblocks them by mistake.
-                    "blocked_reason": BlockReason.own if blocked else None,
-                    "blocked_from": None,
+                    "blocked_reason": reason,
+                    "blocked_from": since,
                     # Credentials come later through the password-reset path.
                     "password_hash": None,
                     "must_change_password": True,
@@ -331,19 +321,16 @@ class Writer:
             )
         ids = self._insert(User, rows, "username")
         ledger: list[dict[str, Any]] = []
-        for _, user in plan.new_users:
+        for (_, user), row in zip(plan.new_users, rows, strict=True):
             uid = ids[user.username]
-            self._event("user_created", "user", uid, None, _user_dict(user))
+            after = _user_dict(user, row["blocked_reason"], row["blocked_from"])
+            self._event("user_created", "user", uid, None, after)
             ledger.append(
                 self._entry(uid, user.balance, "opening", "Sākuma atlikums / Opening balance")
             )
         updates = []
         for state, user in plan.changed_users:
-            reason, since = state.blocked_reason, state.blocked_from
-            if user.status != state.status:
-                blocked = user.status == UserStatus.blocked
-                reason = BlockReason.own if blocked else None
-                since = self.today if blocked else None
+            reason, since = user_block(user, state, self.today)
             updates.append(
                 {
                     "id": state.id,
@@ -362,11 +349,18 @@ class Writer:
                         "Atlikuma korekcija (imports) / Balance adjustment (import)",
                     )
                 )
-            old, new = _user_dict(state, masked=False), _user_dict(user, masked=False)
+            was = (state.blocked_reason, state.blocked_from)
+            old = _user_dict(state, *was, masked=False)
+            new = _user_dict(user, reason, since, masked=False)
             # Compared unmasked, so that a changed personal code is seen; shown masked.
             changed = [k for k in new if old[k] != new[k]]
             self._changed(
-                "user_changed", "user", state.id, _user_dict(state), _user_dict(user), changed
+                "user_changed",
+                "user",
+                state.id,
+                _user_dict(state, *was),
+                _user_dict(user, reason, since),
+                changed,
             )
         self._update(User, updates)
         self._insert(LedgerEntry, ledger)
@@ -381,19 +375,25 @@ class Writer:
         }
 
 
-def _contract_dict(c: ContractRecord | ContractState) -> dict[str, Any]:
-    return {
-        "number": c.number,
-        "status": c.status,
-        "base_fee": c.base_fee,
-        "per_user_fee": c.per_user_fee,
-        "suspended_until": c.suspended_until,
-    }
+def _contract_dict(target: ContractTarget) -> dict[str, Any]:
+    return asdict(target)
 
 
-def _user_dict(u: UserRecord | UserState, *, masked: bool = True) -> dict[str, Any]:
+def _fee_dict(valid_from: date, fee: Decimal) -> dict[str, Any]:
+    return {"valid_from": valid_from, "base_fee": fee}
+
+
+def _user_dict(
+    u: UserRecord | UserState,
+    blocked_reason: BlockReason | None,
+    blocked_from: date | None,
+    *,
+    masked: bool = True,
+) -> dict[str, Any]:
     values = {"username": u.username, **{f: getattr(u, f) for f in USER_FIELDS}}
     values["balance"] = u.balance
+    values["blocked_reason"] = blocked_reason
+    values["blocked_from"] = blocked_from
     # The audit trail shows that a personal code was given or changed, not the code itself.
     if masked and values["personal_code"] is not None:
         values["personal_code"] = "***"

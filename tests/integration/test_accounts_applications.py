@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlmodel import col, select
 
 from handlers.checks import check_application
@@ -24,28 +21,10 @@ from handlers.models import (
 from handlers.operations import apply_application
 from handlers.selfservice import request_log
 from handlers.views import RequestLog
-from tests.support import cheap_hashing, give_balances
-from tests.support.books import ANNA, OZOLS_CONTRACT, OZOLS_REG_NO, seed_contract
+from tests.support.books import ANNA, FORM_COMMON, application_row
 
 TODAY = date(2026, 11, 25)
-_REFERENCES = itertools.count(1)
-COMMON = {
-    "customer_name": 'SIA "Ozols"',
-    "reg_no": OZOLS_REG_NO,
-    "contract_no": OZOLS_CONTRACT,
-    "submitter_name": "Anna Kalnina",
-    "submitter_email": "anna@kontakti.lv",
-    "signed_date": "2026-11-20",
-}
-
-
-@pytest.fixture
-def books(uow: UnitOfWork) -> Iterator[UnitOfWork]:
-    """The seeded contract (jberzins, lozola with 50.00 each), cheap hashing."""
-    seed_contract(uow)
-    give_balances(uow)
-    with cheap_hashing():
-        yield uow
+COMMON = FORM_COMMON
 
 
 def _check(uow: UnitOfWork, form_type: str, sender: str | None = ANNA[1], **fields: Any) -> Any:
@@ -56,25 +35,7 @@ def _codes(issues: list[Any]) -> list[tuple[str | None, str]]:
     return [(i.field, i.code) for i in issues]
 
 
-def _application(
-    uow: UnitOfWork,
-    form_type: str,
-    status: ApplicationStatus = ApplicationStatus.approved,
-    **fields: Any,
-) -> int:
-    with uow:
-        row = Application(
-            reference=f"LUR-2026-{next(_REFERENCES):06d}",
-            document_sha256="0" * 64,
-            form_type=form_type,
-            fields={**COMMON, **fields},
-            sender=ANNA[1],
-            status=status,
-        )
-        uow.session.add(row)
-        uow.commit()
-        assert row.id is not None
-        return row.id
+_application = application_row
 
 
 def test_a_clean_user_change_passes_the_books(books: UnitOfWork) -> None:

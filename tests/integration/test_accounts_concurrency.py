@@ -16,8 +16,8 @@ from handlers.accounts import top_up
 from handlers.commands import ChangeUser, NewUser, TopUp
 from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.models import LedgerEntry
+from handlers.operations import change_user
 from handlers.results import OperationResult
-from handlers.users import change_user
 from tests.support import balance_now, cheap_hashing, give_balances
 from tests.support.books import OZOLS_CONTRACT, seed_contract
 

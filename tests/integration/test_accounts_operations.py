@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlmodel import col, func, select
 
 from handlers.accounts import balance, statement, top_up
@@ -24,14 +23,7 @@ from handlers.commands import (
     TopUp,
     UpdateContact,
 )
-from handlers.contracts import (
-    apply_due_contract_dates,
-    change_details,
-    increase_fee,
-    resume_contract,
-    resume_due_contracts,
-    suspend_contract,
-)
+from handlers.contracts import apply_due_contract_dates, resume_due_contracts
 from handlers.db import UnitOfWork
 from handlers.lookups import monthly_amount
 from handlers.models import (
@@ -47,23 +39,24 @@ from handlers.models import (
     UserRole,
     UserStatus,
 )
+from handlers.operations import (
+    add_users,
+    block_users,
+    change_details,
+    change_user,
+    grant_einvoice_access,
+    increase_fee,
+    resume_contract,
+    suspend_contract,
+)
+from handlers.results import OperationResult
 from handlers.selfservice import update_contact
-from handlers.users import add_users, block_users, change_user, grant_einvoice_access
 from handlers.views import Statement
-from tests.support import balance_now, cheap_hashing, give_balances
-from tests.support.books import OZOLS_CONTRACT, seed_contract
+from tests.support import balance_now
+from tests.support.books import OZOLS_CONTRACT
 
 TODAY = date(2026, 11, 25)
 NEW = NewUser(first_name="Pēteris", last_name="Kļaviņš", email="peteris@Ozols.LV")
-
-
-@pytest.fixture
-def books(uow: UnitOfWork) -> Iterator[UnitOfWork]:
-    """The seeded contract (users jberzins and lozola, 50.00 each) with cheap hashing."""
-    seed_contract(uow)
-    give_balances(uow)
-    with cheap_hashing():
-        yield uow
 
 
 def _statement(uow: UnitOfWork, username: str) -> Statement:
@@ -123,7 +116,7 @@ def test_change_user_moves_balance_blocks_old_and_queues_credentials(books: Unit
 
 def test_each_operation_run_twice_applies_once(books: UnitOfWork) -> None:
     """A second run with the same key returns the first result and changes nothing."""
-    runs = [
+    runs: list[Callable[[], OperationResult]] = [
         lambda: change_user(
             ChangeUser(
                 request_key="a", contract_no=OZOLS_CONTRACT, old_username="jberzins", new_user=NEW
@@ -406,6 +399,7 @@ def test_unknown_contract_and_user_are_refused_in_both_languages(books: UnitOfWo
     assert "nav atrasts" in result.message_lv
     assert "was not found" in result.message_en
     missing = balance("nobody", uow=books)
+    assert isinstance(missing, OperationResult)
     assert missing.code == "user_not_found"
 
 

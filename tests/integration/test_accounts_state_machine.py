@@ -24,10 +24,15 @@ from handlers.commands import (
     SuspendContract,
     TopUp,
 )
-from handlers.contracts import resume_contract, suspend_contract
 from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.models import LedgerEntry, User, UserStatus
-from handlers.users import add_users, block_users, change_user
+from handlers.operations import (
+    add_users,
+    block_users,
+    change_user,
+    resume_contract,
+    suspend_contract,
+)
 from tests.support import balance_now, give_balances
 from tests.support.books import OZOLS_CONTRACT, seed_contract
 
@@ -48,6 +53,7 @@ class Books(RuleBasedStateMachine):
         self.expected = {"jberzins": Decimal("10.00"), "lozola": Decimal("10.00")}
         self.active = {"jberzins", "lozola"}
         self.suspended = False
+        self.blocked_by_suspension: set[str] = set()
         self.topped_up = Decimal(0)
         self.step = 0
 

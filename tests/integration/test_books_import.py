@@ -110,6 +110,8 @@ def test_csv_folder_imports_the_same_books_as_json(
         "authorized_persons.csv",
         "contracts.csv",
         "customers.csv",
+        "details_changes.csv",
+        "fee_changes.csv",
         "users.csv",
     ]
     assert export_json(empty_engine, today) == (FIXTURES / "expected.json").read_bytes()

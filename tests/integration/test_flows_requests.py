@@ -18,7 +18,6 @@ from sqlmodel import select
 from flows.deployments import FOUR_EYES, REQUEST_FLOWS
 from forms import render_form
 from handlers.commands import SuspendContract
-from handlers.contracts import suspend_contract
 from handlers.models import (
     Application,
     ApplicationStatus,
@@ -32,6 +31,7 @@ from handlers.models import (
     UserRole,
     UserStatus,
 )
+from handlers.operations import suspend_contract
 from intake.sources.dropdir import deliver
 from tests.support.books import make_message
 from tests.support.flows_helpers import (

@@ -14,6 +14,8 @@ from flows.review import Decision, decision_model, escape_markdown, review_markd
 from handlers import decisions
 from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Approval, OutboxMessage
+from handlers.request_types import REQUEST_TYPES
+from handlers.review_changes import BUILDERS
 from handlers.views import review_view
 from tests.support import give_balances
 from tests.support.books import OZOLS_CONTRACT, OZOLS_NAME, seed_contract
@@ -71,6 +73,11 @@ def test_a_stored_decision_still_reads_after_its_staff_left_the_list() -> None:
     assert loaded.staff == "ilze"
 
 
+def test_every_request_type_says_what_it_changes() -> None:
+    """The before → after builders cover exactly the registry's request types."""
+    assert set(BUILDERS) == set(REQUEST_TYPES)
+
+
 def test_client_text_cannot_become_markdown_links_images_or_html() -> None:
     """Brackets, parentheses, pipes, stars and angle brackets from a client stay literal text."""
     text = escape_markdown("![x](http://evil/p.png) [a](b) <img src=x> *b* | `c`\nd")
@@ -117,9 +124,7 @@ def _review(uow: UnitOfWork, form_type: str, fields: dict[str, Any], **kw: Any) 
         decisions.record_decision(
             application_id, uow=uow, decision="approve", staff=staff, comment=None, final=False
         )
-    view = review_view(
-        application_id, uow=uow, today=date(2026, 11, 30), four_eyes=kw.get("four_eyes", False)
-    )
+    view = review_view(application_id, uow=uow, today=date(2026, 11, 30))
     return review_markdown(view)
 
 
@@ -155,7 +160,6 @@ def test_review_marks_changed_company_details_and_says_two_approvals_up_front(
         uow,
         "requisites_change",
         {"new_name": 'SIA "Ozols"', "new_iban": "LV80BANK0000435195001"},
-        four_eyes=True,
         approved_by=["ilze"],
     )
     assert '- Nosaukums / Name: SIA \\"Ozols\\" → SIA \\"Ozols\\"\n' in text

@@ -131,7 +131,7 @@ def test_cancel_in_the_ui_ends_the_application_and_tells_the_client_once(
         async with PrefectClient(prefect_env.api_url) as client:
             await client.set_flow_run_state(UUID(run_id), Cancelling())
             run = await client.read_flow_run(UUID(run_id))
-        return run.state.name if run.state else "?"
+        return (run.state.name or "?") if run.state is not None else "?"
 
     assert asyncio.run(cancel()) == "Cancelled"
     done = prefect_env.wait_for_status(application_id, ApplicationStatus.cancelled)

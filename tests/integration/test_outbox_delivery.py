@@ -29,8 +29,8 @@ from handlers.commands import (
 from handlers.credentials import verify_password
 from handlers.db import UnitOfWork
 from handlers.models import OutboxMessage, OutboxStatus, User, utcnow
+from handlers.operations import add_users
 from handlers.selfservice import change_password, request_password_reset, reset_password
-from handlers.users import add_users
 from notifications.delivery import DeliveryReport, deliver_pending_sync
 from notifications.outbox import enqueue
 from notifications.smtp import FolderTransport, SmtpTransport, transport_from
@@ -65,7 +65,7 @@ def _deliver(uow: UnitOfWork, transport: object, home: Path, **options: object) 
         uow_factory=lambda: UnitOfWork(uow.engine),
         transport=transport,  # type: ignore[arg-type]
         home=home,
-        **options,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -243,7 +243,7 @@ def test_folder_transport_writes_eml_with_attachments(books: UnitOfWork, tmp_pat
     assert _deliver(books, transport, home).sent == 1
     [eml] = list((home / "outbox").glob("*.eml"))
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    [attachment] = list(message.iter_attachments())  # type: ignore[attr-defined]
+    [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "user_add.docx"
     assert attachment.get_content() == b"PK\x03\x04 blank form"
     assert "user_add" in _text_part(message)

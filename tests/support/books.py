@@ -8,17 +8,21 @@ Tests of any package may use it::
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 import docx
 
 from forms.catalogue import form_by_code
 from handlers.db import UnitOfWork
 from handlers.models import (
+    Application,
+    ApplicationStatus,
     AuthorizedPerson,
     Contract,
     Customer,
@@ -116,6 +120,40 @@ def seed_contract(
             seeded.user_ids.append(user.id)
         uow.commit()
         return seeded
+
+
+# What every form of SIA "Ozols" carries (FORMS.md, the common block), signed by Anna.
+FORM_COMMON: dict[str, Any] = {
+    "customer_name": 'SIA "Ozols"',
+    "reg_no": OZOLS_REG_NO,
+    "contract_no": OZOLS_CONTRACT,
+    "submitter_name": "Anna Kalnina",
+    "submitter_email": "anna@kontakti.lv",
+    "signed_date": "2026-11-20",
+}
+_REFERENCES = itertools.count(1)
+
+
+def application_row(
+    uow: UnitOfWork,
+    form_type: str,
+    status: ApplicationStatus = ApplicationStatus.approved,
+    **fields: Any,
+) -> int:
+    """An application of Anna's with the common block and these fields; its id."""
+    with uow:
+        row = Application(
+            reference=f"LUR-2026-{next(_REFERENCES):06d}",
+            document_sha256="0" * 64,
+            form_type=form_type,
+            fields={**FORM_COMMON, **fields},
+            sender=ANNA[1],
+            status=status,
+        )
+        uow.session.add(row)
+        uow.commit()
+        assert row.id is not None
+        return row.id
 
 
 # --- Mail that refers to the books: filled forms and the e-mails carrying them. -------------

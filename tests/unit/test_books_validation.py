@@ -208,5 +208,5 @@ def test_written_files_read_back_as_the_same_books(tmp_path: Path) -> None:
     assert books_to_json(from_csv) == (tmp_path / "books.json").read_bytes()
     assert (tmp_path / "csv" / "users.csv").read_text(encoding="utf-8").splitlines()[2] == (
         "L-2019/0123,jberzins,Jānis,Bērziņš,150190-10009,Jurists,janis.berzins@ozols.lv,"
-        "+37129123456,user,active,1200.50"
+        "+37129123456,user,active,1200.50,,"  # no block to come, no suspension's block
     )

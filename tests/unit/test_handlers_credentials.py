@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from handlers.commands import TopUp
@@ -75,5 +77,5 @@ def test_every_message_has_latvian_and_english_text() -> None:
 def test_a_command_needs_an_idempotency_key() -> None:
     """A changing command without application id or request key is refused at construction."""
     with pytest.raises(ValueError, match="application_id or a request_key"):
-        TopUp(username="jb", amount="1.00")  # type: ignore[arg-type]
-    assert TopUp(application_id=7, username="jb", amount="1.00").key == "application:7"  # type: ignore[arg-type]
+        TopUp(username="jb", amount=Decimal("1.00"))
+    assert TopUp(application_id=7, username="jb", amount=Decimal("1.00")).key == "application:7"
