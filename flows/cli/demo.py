@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from datetime import date
@@ -97,7 +98,7 @@ def enrol_demo_staff(settings: Settings) -> None:
             f"Staff [bold]{username}[/bold] ({name}) enrolled. Add to an authenticator app:\n"
             f"  {enrolment.otpauth_uri}\n"
             "  or print the current code (demo only):\n"
-            f"  python -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\"",
+            f"  {sys.executable} -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\"",
             highlight=False,
             soft_wrap=True,
         )

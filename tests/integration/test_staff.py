@@ -173,3 +173,34 @@ def test_approve_without_a_terminal_needs_the_code_option(books: UnitOfWork) -> 
     code, output = _run("requests", "approve", "LUR-2026-999999", "--staff", "ilze")
     assert code == 2
     assert "no application LUR-2026-999999" in output
+
+
+def test_requests_list_fits_80_columns_oldest_first_with_four_eyes_progress(
+    books: UnitOfWork,
+) -> None:
+    """Full references in order of arrival, long senders wrapped, `waiting 0/2` for four eyes."""
+    with books:
+        for number, form_type in enumerate(("fee_increase", "user_add"), start=1):
+            books.session.add(
+                Application(
+                    reference=f"LUR-2026-00010{number}",
+                    document_sha256="0" * 64,
+                    form_type=form_type,
+                    sender=f"a.very.long.sender.address.{number}@some-company-name.example.lv",
+                    fields={},
+                    status=ApplicationStatus.awaiting_approval,
+                    created_at=datetime.now(UTC) - timedelta(hours=3 - number),
+                )
+            )
+        books.commit()
+    code, output = _run("requests", "list")
+    assert code == 0, output
+    lines = output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    first = next(i for i, line in enumerate(lines) if "LUR-2026-000101" in line)
+    second = next(i for i, line in enumerate(lines) if "LUR-2026-000102" in line)
+    assert first < second
+    assert "waiting 0/2" in lines[first]
+    assert "2 h" in lines[first]
+    assert "waiting" in lines[second]
+    assert "0/2" not in lines[second]
