@@ -1,8 +1,8 @@
 """`docintake requests`: List, show, approve and reject applications.
 
-Approve and reject resume the waiting flow run through the Prefect API with the same `Decision`
-input the UI's Resume dialog sends; the server checks it against the input's schema, and a
-refused resume is an error with the server's reason.
+Approve and reject go through `flows.staff.decide`: the same `Decision` input the UI's Resume
+dialog sends, with the staff member's one-time code; then they wait for what the run made of it
+and print one line (exit codes below). Everything heavy is imported inside the commands.
 """
 
 from __future__ import annotations
