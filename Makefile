@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/portal.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from forms.catalogue import FORM_CODES
 from handlers import views
 from handlers.books import ImportReport, Progress, import_file
 from handlers.db import UnitOfWork
+from handlers.portal_people import issue_demo_passwords
 from intake.sources.dropdir import deliver
 
 DEMO_BOOKS = Path(__file__).parent / "demo_data" / "books.json"
@@ -269,6 +270,17 @@ def drop_mails(inbox: Path, mails: list[SampleMail]) -> list[Path]:
 def books_empty(*, uow: UnitOfWork) -> bool:
     """True when the accounts database holds no customer yet."""
     return views.customer_count(uow=uow) == 0
+
+
+# Demo logins with a password to try in the portal: a user and an accountant the samples leave
+# alone, and the authorized person whose contract the samples write to.
+DEMO_PORTAL_USERS = ("lozola", "ivitola")
+DEMO_PORTAL_PEOPLE = ("anna.kalnina@ozols.lv",)
+
+
+def portal_users(*, uow: UnitOfWork) -> list[dict[str, str]]:
+    """New passwords for the demo's portal logins (`username`, `password`, `role` each)."""
+    return issue_demo_passwords(DEMO_PORTAL_USERS, DEMO_PORTAL_PEOPLE, uow=uow)
 
 
 def seed(*, uow: UnitOfWork, today: date, progress: Progress | None = None) -> ImportReport:

@@ -1,7 +1,8 @@
 """`docintake serve` / `docintake worker`: a local Prefect server (serve only) and the runner.
 
 The tree is: this process → (the `prefect server start` child) + (the runner child,
-`python -m flows.serve`), each in its own process group. The runner child imports Prefect with
+`python -m flows.serve`), each in its own process group; serve also runs the clients' portal
+(uvicorn) in a thread of this process. The runner child imports Prefect with
 the API URL already in its environment, serves every deployment, and polls the drop folder.
 SIGINT or SIGTERM here stops both children and whatever they started.
 """
@@ -20,10 +21,14 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from flows.common import load_settings
 from flows.prefect_server import PrefectServer, stop_process_group
 from flows.settings import Settings
+
+if TYPE_CHECKING:
+    from portal.server import PortalThread
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,7 @@ def run(settings: Settings, *, start_server: bool, runner_log: Path | None = Non
         server.start()
         api_url = server.api_url
         print(f"Prefect UI: {server.ui_url}", flush=True)
+    portal = start_portal(settings) if start_server else None
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -86,11 +92,33 @@ def run(settings: Settings, *, start_server: bool, runner_log: Path | None = Non
     finally:
         if runner is not None:
             stop_process_group(runner)
+        if portal is not None:
+            portal.stop()
         if server is not None:
             server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0 if stop.is_set() else (runner.returncode or 0)
+
+
+def start_portal(settings: Settings) -> PortalThread | None:
+    """The clients' portal in a thread of this process (it stops with serve); None if it failed.
+
+    The schema is brought to head first, here, so the runner child finds it ready.
+    """
+    from flows.portal_config import portal_config
+    from handlers.migrations import upgrade
+    from portal.server import PortalThread
+
+    upgrade(settings.resolved_database_url)
+    config = portal_config(settings)
+    try:
+        thread = PortalThread(config).start()
+    except (RuntimeError, TimeoutError) as exc:  # the flows matter more than the portal
+        log.error("the portal could not start on %s (%s)", config.address, exc)
+        return None
+    print(f"Portal: {config.address}/login", flush=True)
+    return thread
 
 
 async def _poll_intake(settings: Settings) -> None:

@@ -30,10 +30,10 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 30.0
     mail_from: str = "Datubāzu abonēšana <pieteikumi@example.lv>"
     login_url: str = Field(
-        "https://datubazes.example.lv/login", description="Sign-in page named in credentials mail."
+        "http://127.0.0.1:8000/login", description="Sign-in page named in credentials mail."
     )
     password_reset_url: str = Field(
-        "https://datubazes.example.lv/parole",
+        "http://127.0.0.1:8000/password/reset",
         description="Password-reset page; the one-time token is added to it.",
     )
     staff_email: str = "staff@example.lv"
@@ -59,6 +59,28 @@ class Settings(BaseSettings):
         30.0,
         description="How often serve restarts runs a crash or shutdown interrupted and sends"
         " mail that is due.",
+    )
+
+    # The clients' portal (portal/).
+    portal_host: str = Field("127.0.0.1", description="Address the portal listens on.")
+    portal_port: int = Field(8000, description="Port the portal listens on.")
+    portal_url: str = Field(
+        "http://127.0.0.1:8000", description="The portal's public address (links in its mail)."
+    )
+    portal_secure_cookies: bool = Field(
+        True, description="Mark cookies Secure (HTTPS only); off only for a plain-http demo."
+    )
+    portal_session_idle_minutes: int = 30
+    portal_session_hours: int = 12
+    portal_lock_failures: int = Field(5, description="Failed sign-ins per account before a lock.")
+    portal_lock_address_failures: int = Field(
+        20, description="Failed sign-ins per client address before a lock."
+    )
+    portal_lock_minutes: int = 15
+    portal_forwarded_allow_ips: str = Field(
+        "",
+        description="Comma-separated reverse-proxy addresses whose X-Forwarded-For/-Proto are"
+        " believed (uvicorn's forwarded_allow_ips); empty: none.",
     )
 
     # Prefect.

@@ -376,3 +376,61 @@ class Staff(SQLModel, table=True):
     locked: bool = False
     last_time_step: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class PortalCredential(SQLModel, table=True):
+    """An authorized person's sign-in to the portal: an argon2 hash, enrolled by a reset link."""
+
+    __tablename__ = "portal_credential"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="authorized_person.id", unique=True, index=True)
+    password_hash: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PortalToken(SQLModel, table=True):
+    """A one-time portal link (an authorized person's password, an e-mail change), as a hash."""
+
+    __tablename__ = "portal_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    purpose: str  # person_password, email_change
+    person_id: int | None = Field(default=None, foreign_key="authorized_person.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    new_email: str | None = None
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PortalSession(SQLModel, table=True):
+    """A signed-in browser: the cookie's sha256, who it is, and its CSRF token."""
+
+    __tablename__ = "portal_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    csrf_token: str = Field(max_length=64)
+    # Empty until the role is chosen: then the candidates wait in `choices`.
+    principal_kind: str | None = None  # user, person
+    principal_id: int | None = None
+    choices: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class PortalThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per account or per client address, and the lock they earn."""
+
+    __tablename__ = "portal_throttle"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)  # account:<sha256>, address:<ip>
+    failures: int = 0
+    window_started_at: datetime = Field(default_factory=utcnow)
+    locked_until: datetime | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from flows.cli import accounts, books, db, demo, forms, intake, requests, serve, staff
+from flows.cli import accounts, books, db, demo, forms, intake, portal, requests, serve, staff
 
 app = typer.Typer(
     name="docintake",
@@ -25,6 +25,7 @@ app.add_typer(requests.app, name="requests")
 app.add_typer(staff.app, name="staff")
 app.add_typer(demo.app, name="demo")
 serve.register(app)
+portal.register(app)
 
 if __name__ == "__main__":
     app()

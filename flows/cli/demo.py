@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import threading
 import time
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from flows.demo import SampleMail
     from flows.settings import Settings
     from handlers.books import ImportReport
+    from handlers.staff import Enrolment
     from handlers.views import ApplicationSummary
 
 app = typer.Typer(help="Seed a demo database and send sample e-mails.", no_args_is_help=True)
@@ -78,16 +80,25 @@ DEMO_STAFF = (
 )
 
 
-def enrol_demo_staff(settings: Settings) -> None:
-    """Enrol the demo staff (once) and print how to get their one-time codes."""
+def enrol_demo_staff(settings: Settings) -> list[Enrolment | None]:
+    """Enrol the demo staff (once); per staff member the new enrolment, None if enrolled before."""
     from flows.common import staff_key, uow_factory
     from handlers.staff import EnrolStaff, StaffError, enrol_staff
 
+    enrolled: list[Enrolment | None] = []
     for username, name, email in DEMO_STAFF:
         cmd = EnrolStaff(username=username, full_name=name, email=email)
         try:
-            enrolment = enrol_staff(cmd, uow=uow_factory(settings), key=staff_key(settings))
+            enrolled.append(enrol_staff(cmd, uow=uow_factory(settings), key=staff_key(settings)))
         except StaffError:
+            enrolled.append(None)
+    return enrolled
+
+
+def show_demo_staff(enrolled: list[Enrolment | None]) -> None:
+    """Print how to get the demo staff's one-time codes (or that they were enrolled before)."""
+    for (username, name, _email), enrolment in zip(DEMO_STAFF, enrolled, strict=True):
+        if enrolment is None:
             console.print(
                 f"Staff [bold]{username}[/bold] already enrolled "
                 f"(`docintake staff reset {username}` shows a new secret)."
@@ -105,14 +116,51 @@ def enrol_demo_staff(settings: Settings) -> None:
 
 
 @app.command("seed")
-def seed() -> None:
+def seed(
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help='Print only {"portal_users": [...], "staff": [...]}: demo logins to try the'
+            " portal, and the otpauth URIs of the staff enrolled now.",
+        ),
+    ] = False,
+) -> None:
     """Import the demo books (three customers, contracts, users) and enrol two staff."""
-    from flows.common import load_settings
+    from flows import demo
+    from flows.common import load_settings, uow_factory
 
     settings = load_settings()
+    if as_json:
+        from handlers.migrations import upgrade
+
+        upgrade(settings.resolved_database_url)
+        report = demo.seed(uow=uow_factory(settings), today=date.today())
+        if report.problems:
+            for problem in report.problems:
+                typer.echo(problem.message_en, err=True)
+            raise typer.Exit(1)
+        users = demo.portal_users(uow=uow_factory(settings))
+        staff = [
+            {"username": e.username, "otpauth_uri": e.otpauth_uri}
+            for e in enrol_demo_staff(settings)
+            if e is not None
+        ]
+        typer.echo(json.dumps({"portal_users": users, "staff": staff}, ensure_ascii=False))
+        return
     upgrade_database(settings)
     _report_seed(seed_books(settings))
-    enrol_demo_staff(settings)
+    show_demo_staff(enrol_demo_staff(settings))
+    console.print(portal_guide(settings, demo.portal_users(uow=uow_factory(settings))))
+
+
+def portal_guide(settings: Settings, users: list[dict[str, str]]) -> str:
+    """Where the portal is and the demo logins to try it with."""
+    from flows.portal_config import portal_config
+
+    lines = [f"[bold]Clients' portal:[/bold] {portal_config(settings).address}/login  (try:)"]
+    lines += [f"  {u['role']}: {u['username']}  /  {u['password']}" for u in users]
+    return "\n".join(lines)
 
 
 @app.command("send")
@@ -211,11 +259,14 @@ def run() -> None:
     upgrade_database(settings)
     if demo.books_empty(uow=uow_factory(settings)):
         _report_seed(seed_books(settings))
-        enrol_demo_staff(settings)
+        show_demo_staff(enrol_demo_staff(settings))
     else:
         console.print("The accounts database already has customers; not seeding.")
     mails = send_samples(settings, batch="1")
-    console.print(Panel(guide(settings), title="docintake demo", expand=False))
+    # A plain-http demo on loopback: a browser that keeps Secure cookies to HTTPS still signs in.
+    settings = settings.model_copy(update={"portal_secure_cookies": False})
+    portal = portal_guide(settings, demo.portal_users(uow=uow_factory(settings)))
+    console.print(Panel(guide(settings) + "\n\n" + portal, title="docintake demo", expand=False))
     console.print("Starting the Prefect server and the runner (about 10 s)…")
     stop = threading.Event()
     watcher = threading.Thread(

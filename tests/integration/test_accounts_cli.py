@@ -28,6 +28,7 @@ def home_books(docintake_home: Path) -> UnitOfWork:
     """A migrated, seeded SQLite database at home's default URL."""
     result = CliRunner().invoke(cli, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
+    # The newest migration, whichever it is: each new one moves the head.
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert f"revision {head}" in result.output
     engine = make_engine(f"sqlite:///{(docintake_home / 'docintake.db').resolve()}")

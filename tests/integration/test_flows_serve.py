@@ -71,6 +71,14 @@ async def _deployment_count(api_url: str) -> int:
         return len(await client.read_deployments())
 
 
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback http)
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 def _wait(condition: Any, *, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -80,9 +88,13 @@ def _wait(condition: Any, *, timeout: float, what: str) -> None:
 
 
 def test_serve_starts_a_server_and_sigterm_leaves_no_process(tmp_path: Path) -> None:
-    """`docintake serve` brings up the UI and deployments; SIGTERM stops every process it made."""
+    """`docintake serve` brings up the UI, deployments and portal; SIGTERM stops all it made."""
     port = free_port()
-    env = _environment(tmp_path, DOCINTAKE_PREFECT_PORT=str(port))
+    portal_port = free_port()
+    portal_login = f"http://127.0.0.1:{portal_port}/login"
+    env = _environment(
+        tmp_path, DOCINTAKE_PREFECT_PORT=str(port), DOCINTAKE_PORTAL_PORT=str(portal_port)
+    )
     api_url = f"http://127.0.0.1:{port}/api"
     serve = subprocess.Popen(
         [*DOCINTAKE, "serve"],
@@ -103,8 +115,10 @@ def test_serve_starts_a_server_and_sigterm_leaves_no_process(tmp_path: Path) -> 
         tree = _children(serve.pid)
         assert len(tree) >= 2, "a server and a runner under serve"
         assert (tmp_path / "prefect").is_dir(), "the server keeps its data under home"
+        _wait(lambda: _answers(portal_login), timeout=60, what="the portal")
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=60) == 0
+        assert not _answers(portal_login), "the portal stops with serve"
         _wait(lambda: not any(_alive(pid) for pid in tree), timeout=30, what="every child to exit")
         assert not is_healthy(api_url)
     finally:

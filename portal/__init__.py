@@ -1,0 +1,1 @@
+"""The clients' self-service web pages (FastAPI + Jinja2, server-rendered, no JavaScript)."""
