@@ -37,6 +37,7 @@ from tests.support.books import make_message
 from tests.support.flows_helpers import (
     applied_by,
     first_of_two_approvals,
+    in_state,
     new_user_fields,
     staff_cli,
     waiting_application,
@@ -166,7 +167,10 @@ def test_books_check_failure_rejects_without_waiting(prefect_env: PrefectEnv) ->
         what="the rejection e-mail",
     )
     assert done.flow_run_id is not None
-    assert prefect_env.flow_run(done.flow_run_id).state.name == "Completed"
+    # The reply leaves just before the run ends: wait for its end rather than race it.
+    prefect_env.wait_for(
+        partial(in_state, prefect_env, done.flow_run_id, "Completed"), what="the run to complete"
+    )
     with prefect_env.uow() as uow:
         assert not uow.session.exec(
             select(Approval).where(Approval.application_id == application_id)
