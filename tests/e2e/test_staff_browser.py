@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Locator, Page, Response, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -55,6 +56,21 @@ def chromium_page() -> Iterator[Page]:
             yield context.new_page()
         finally:
             browser.close()
+
+
+def _suspended_at(journey: Journey, run_id: str, key_prefix: str) -> None:
+    """Wait until the run waits again at a pause key starting with key_prefix.
+
+    Plain HTTP, not the Prefect client: Playwright's sync API holds an event loop in this thread.
+    """
+
+    def waiting() -> bool:
+        run = httpx.get(f"{journey.env.api_url}/flow_runs/{run_id}", timeout=30).json()
+        state = run.get("state") or {}
+        key = (state.get("state_details") or {}).get("pause_key") or ""
+        return state.get("name") == "Suspended" and key.startswith(key_prefix)
+
+    journey.env.wait_for(waiting, timeout=120, what=f"a suspend at {key_prefix}")
 
 
 def _is_resume(response: Response) -> bool:
@@ -116,18 +132,6 @@ def test_two_staff_approve_a_four_eyes_request_in_the_prefect_ui(journey: Journe
     assert application.id is not None
     run_id = journey.env.wait_for_suspended(application.id)
     reference = application.reference
-    # Māris's current code, used a moment ago elsewhere (as his app would show it again).
-    used_by_maris = fresh_code("maris")
-    settings = Settings()
-    verdict = check_code(
-        "maris",
-        used_by_maris,
-        uow=journey.env.uow(),
-        key=staff_key(settings),
-        now=datetime.now(UTC),
-    )
-    assert verdict.ok
-
     with chromium_page() as page:
         page.goto(f"{journey.env.server.ui_url}/runs")
         page.get_by_role("link", name=reference).first.click()
@@ -140,21 +144,31 @@ def test_two_staff_approve_a_four_eyes_request_in_the_prefect_ui(journey: Journe
         dialog.screenshot(path=str(SCREENSHOT))
         _submit(page, dialog, staff="ilze", code=wrong_code("ilze"))
 
-        journey.env.wait_for_resuspended(application.id, "decision-1-2")
+        _suspended_at(journey, run_id, "decision-1-2")
         dialog = _open_resume(page, run_url, expect_text="Wrong one-time code for ilze")
         _submit(page, dialog, staff="ilze", code=fresh_code("ilze"), comment="Pārbaudīts")
 
-        journey.env.wait_for_resuspended(application.id, "decision-2-1")
+        _suspended_at(journey, run_id, "decision-2-1")
         dialog = _open_resume(page, run_url, expect_text="1 no 2 / of 2: ilze")
         _submit(page, dialog, staff="ilze", code=fresh_code("ilze"))
 
-        journey.env.wait_for_resuspended(application.id, "decision-2-2")
+        _suspended_at(journey, run_id, "decision-2-2")
         dialog = _open_resume(
             page, run_url, expect_text="second approval must come from another staff member"
         )
+        # Māris's current code, used a moment ago elsewhere (his app still shows it).
+        used_by_maris = fresh_code("maris")
+        verdict = check_code(
+            "maris",
+            used_by_maris,
+            uow=journey.env.uow(),
+            key=staff_key(Settings()),
+            now=datetime.now(UTC),
+        )
+        assert verdict.ok
         _submit(page, dialog, staff="maris", code=used_by_maris)
 
-        journey.env.wait_for_resuspended(application.id, "decision-2-3")
+        _suspended_at(journey, run_id, "decision-2-3")
         dialog = _open_resume(page, run_url, expect_text="This code was already used")
         _submit(page, dialog, staff="maris", code=fresh_code("maris"))
 
