@@ -39,7 +39,10 @@ def take_new_mail() -> int:
     settings = load_settings()
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     handle = message_handler(settings, source="dropdir")
-    return len(process_inbox(settings.inbox_dir, handle=handle))
+    taken = process_inbox(
+        settings.inbox_dir, handle=handle, max_message_bytes=settings.max_message_bytes
+    )
+    return len(taken)
 
 
 def applications_to_start() -> list[int]:

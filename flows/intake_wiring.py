@@ -6,7 +6,6 @@ Shared by the intake flow, `serve` and `docintake intake`, so it lives outside t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import date
 from functools import partial
 
@@ -16,7 +15,8 @@ from flows.common import deliver_due_mail, engine_for, uow_factory
 from flows.settings import Settings
 from handlers import migrations
 from intake.mime import Limits
-from intake.pipeline import MessageOutcome, process_message
+from intake.pipeline import Handle, MessageOutcome, process_message
+from intake.senders import Trust, Verification
 from intake.sources.dropdir import DropResult, process_inbox
 
 
@@ -29,22 +29,35 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
-def message_handler(
-    settings: Settings, *, source: str, today: date | None = None
-) -> Callable[[bytes], MessageOutcome]:
+def trust_from(settings: Settings, *, source: str) -> Trust:
+    """Whose Authentication-Results count for mail from this source, and how much is wanted.
+
+    The drop folder also trusts our own listener's authserv-id: the listener writes there
+    after deleting every Authentication-Results a message arrived with. IMAP mail never
+    passed our listener, so a header claiming its id there was written by someone else.
+    """
+    ids = settings.trusted_ids
+    if source != "imap":
+        ids = (*ids, settings.authserv_id.strip().lower())
+    return Trust(level=Verification(settings.verification_level), trusted_authserv_ids=ids)
+
+
+def message_handler(settings: Settings, *, source: str, today: date | None = None) -> Handle:
     """`raw bytes -> MessageOutcome` wired with the settings' database, home and limits."""
     factory = partial(uow_factory, settings)
     limits = limits_from(settings)
+    trust = trust_from(settings, source=source)
 
-    def handle(raw: bytes) -> MessageOutcome:
+    def handle(raw: bytes, *, size: int | None = None) -> MessageOutcome:
         return process_message(
             raw,
+            size=size,
             source=source,
             uow_factory=factory,
             home=settings.home,
             today=today or date.today(),
             staff_email=settings.staff_email,
-            require_dmarc_pass=settings.require_dmarc_pass,
+            trust=trust,
             limits=limits,
         )
 
@@ -65,6 +78,7 @@ def intake_once(settings: Settings, *, settle_seconds: float = 1.0) -> list[Drop
         settings.inbox_dir,
         handle=message_handler(settings, source="dropdir"),
         settle_seconds=settle_seconds,
+        max_message_bytes=settings.max_message_bytes,
     )
 
 

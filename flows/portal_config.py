@@ -35,6 +35,5 @@ def portal_config(settings: Settings) -> PortalConfig:
         ),
         intake_address=settings.intake_address,
         staff_email=settings.staff_email,
-        require_dmarc_pass=settings.require_dmarc_pass,
         limits=limits_from(settings),
     )

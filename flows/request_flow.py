@@ -233,10 +233,12 @@ async def wait_for_decision(
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
 def approvals_needed(application_id: int) -> int:
-    """How many different staff must approve: two for the request types that declare it."""
+    """How many different staff must approve: two for risky types and unverified senders."""
     from handlers.request_types import needs_two_approvals
 
-    return 2 if needs_two_approvals(_application(application_id).form_type) else 1
+    application = _application(application_id)
+    two = needs_two_approvals(application.form_type, sender_verified=application.sender_verified)
+    return 2 if two else 1
 
 
 async def carry_request(application_id: int) -> str:

@@ -106,11 +106,13 @@ def approvals_line(view: ReviewView) -> str | None:
 
 
 def _sender(view: ReviewView) -> str:
-    if view.sender_verified is None:
-        # Hook for issue 10: shown once intake records whether the sender was verified.
-        return f"{_cell(view.sender)} (pārbaude nav zināma / verification unknown)"
-    mark = "✅ pārbaudīts / verified" if view.sender_verified else "⚠️ NAV pārbaudīts / NOT verified"
-    return f"{_cell(view.sender)} ({mark})"
+    if view.sender_verified:
+        return f"{_cell(view.sender)} (✅ pārbaudīts / verified)"
+    # Read without proof of the sender (DOCINTAKE_SENDER_VERIFICATION=flag): two approvers.
+    return (
+        f"{_cell(view.sender)} (⚠️ NAV pārbaudīts / NOT verified — "
+        "vajag divus apstiprinātājus / two approvers needed)"
+    )
 
 
 def _contract_lines(view: ReviewView) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,7 +51,28 @@ class Settings(BaseSettings):
     imap_rejected_folder: str = "Rejected"
     smtp_listen_host: str | None = None
     smtp_listen_port: int = 2525
-    require_dmarc_pass: bool = False
+    sender_verification: Literal["require", "flag", "off"] = Field(
+        "require",
+        description="require: only mail our boundary verified is read; flag: unverified mail"
+        " is read, marked 'sender not verified' and needs two approvers; off: the From is"
+        " believed (demo).",
+    )
+    trusted_authserv_ids: str = Field(
+        "",
+        description="Comma-separated authserv-ids whose Authentication-Results count (the"
+        " receiving MTA's or mail provider's, e.g. mx.example.lv).",
+    )
+    authserv_id: str = Field(
+        "docintake",
+        description="The authserv-id the SMTP listener stamps on the mail it verified itself.",
+    )
+    dns_servers: str = Field(
+        "",
+        description="Comma-separated host[:port] DNS servers for the listener's SPF/DKIM/DMARC"
+        " checks; empty: the system's resolver.",
+    )
+    # The old switch: true meant "dmarc=pass required", which `require` now is.
+    require_dmarc_pass: bool | None = None
     max_attachments: int = 10
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_message_bytes: int = 25 * 1024 * 1024
@@ -117,6 +139,16 @@ class Settings(BaseSettings):
                 "unresponsive_seconds must exceed heartbeat_seconds, or live runs get crashed"
             )
         return self
+
+    @property
+    def verification_level(self) -> Literal["require", "flag", "off"]:
+        """The verification level; the old DOCINTAKE_REQUIRE_DMARC_PASS=true forces require."""
+        return "require" if self.require_dmarc_pass else self.sender_verification
+
+    @property
+    def trusted_ids(self) -> tuple[str, ...]:
+        """The trusted authserv-ids as a tuple, lower-cased."""
+        return tuple(i.strip().lower() for i in self.trusted_authserv_ids.split(",") if i.strip())
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,8 +1,9 @@
-"""The intake's records: raw message rows, applications with reference numbers, sender look-ups.
+"""Applications as the intake makes them: one per form attachment, with a reference number.
 
-Every function opens its own `with uow:` and is idempotent: the unique constraints on
-inbound_message (sha256, message_id) and application (message_id, attachment_index) plus the
-outbox's dedupe key make a repeated call find the first result instead of making a second one.
+Every function opens its own `with uow:` and is idempotent: the unique constraint on
+application (message_id, attachment_index) plus the outbox's dedupe key make a repeated call
+find the first result instead of making a second one. Inbound messages themselves are
+handlers.inbound_messages; who may file for a contract is handlers.senders.
 """
 
 from __future__ import annotations
@@ -12,67 +13,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from forms.catalogue import form_by_code
+from handlers import senders
 from handlers.db import UnitOfWork
+from handlers.messages import message
 from handlers.models import (
     Application,
     ApplicationStatus,
     AuditEvent,
-    AuthorizedPerson,
     Contract,
-    Customer,
-    ImapMailboxState,
-    InboundMessage,
-    MessageStatus,
-    User,
-    utcnow,
 )
 from notifications import outbox
 
-FINAL_MESSAGE_STATES = frozenset(
-    {MessageStatus.done, MessageStatus.rejected, MessageStatus.quarantined}
-)
 DUPLICATE_WINDOW = timedelta(days=30)
 ACTOR = "intake"
-
-
-class RecordMessage(BaseModel):
-    """Remember one received e-mail whose raw bytes are already stored."""
-
-    model_config = ConfigDict(frozen=True)
-
-    sha256: str
-    message_id: str | None
-    source: str
-    from_addr: str | None
-    to_addr: str | None
-    subject: str | None
-    size: int
-
-
-@dataclass(frozen=True)
-class MessageRecord:
-    """A message row as the intake needs it; `created` is False when it was known already."""
-
-    id: int
-    status: MessageStatus
-    created: bool
-    duplicate_of_message_id: str | None = None
-
-
-class Reply(BaseModel):
-    """One e-mail to enqueue."""
-
-    model_config = ConfigDict(frozen=True)
-
-    template: str
-    recipient: str
-    context: dict[str, Any]
-    cc: tuple[str, ...] = ()
-    attachments: tuple[str, ...] = ()
 
 
 class CreateApplication(BaseModel):
@@ -94,6 +51,8 @@ class CreateApplication(BaseModel):
     form_title_en: str = ""
     # The errors as the form_rejected template shows them (labels resolved by the caller).
     error_lines: list[dict[str, str]] = Field(default_factory=list)
+    # Whether our boundary vouched for the sender; only then is the sender written to now.
+    sender_verified: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,52 +66,6 @@ class ApplicationRecord:
     created: bool
 
 
-class FinishMessage(BaseModel):
-    """Put a message in its final state and enqueue the replies about it, in one transaction."""
-
-    model_config = ConfigDict(frozen=True)
-
-    message_id: int
-    status: MessageStatus
-    reason: str | None = None
-    replies: tuple[Reply, ...] = ()
-
-
-def _message_record(row: InboundMessage, *, created: bool) -> MessageRecord:
-    assert row.id is not None  # noqa: S101 - rows read back from the database have ids
-    return MessageRecord(id=row.id, status=row.status, created=created)
-
-
-def record_message(cmd: RecordMessage, *, uow: UnitOfWork) -> MessageRecord:
-    """The message row for these bytes, made once: same bytes or same Message-ID is the same."""
-    for _attempt in range(3):
-        with uow:
-            conditions = [col(InboundMessage.sha256) == cmd.sha256]
-            if cmd.message_id:
-                conditions.append(col(InboundMessage.message_id) == cmd.message_id)
-            existing = uow.session.exec(
-                select(InboundMessage).where(or_(*conditions)).order_by(col(InboundMessage.id))
-            ).first()
-            if existing is not None:
-                return _message_record(existing, created=False)
-            row = InboundMessage(
-                sha256=cmd.sha256,
-                message_id=cmd.message_id,
-                source=cmd.source,
-                from_addr=cmd.from_addr,
-                to_addr=cmd.to_addr,
-                subject=cmd.subject,
-                size=cmd.size,
-            )
-            uow.session.add(row)
-            try:
-                uow.commit()
-            except IntegrityError:
-                continue  # another worker recorded it first; read theirs
-            return _message_record(row, created=True)
-    raise RuntimeError("message row could not be recorded")
-
-
 def message_application_ids(message_id: int, *, uow: UnitOfWork) -> list[tuple[int, str, str]]:
     """(id, reference, status) of the applications made from a message, in attachment order."""
     with uow:
@@ -162,41 +75,6 @@ def message_application_ids(message_id: int, *, uow: UnitOfWork) -> list[tuple[i
             .order_by(col(Application.attachment_index))
         ).all()
         return [(row.id, row.reference, row.status.value) for row in rows if row.id is not None]
-
-
-def sender_contract_ids(email: str, *, uow: UnitOfWork) -> set[int]:
-    """Contracts whose authorized persons or users have this e-mail address (any case)."""
-    address = email.strip().lower()
-    with uow:
-        persons = uow.session.exec(
-            select(AuthorizedPerson.contract_id).where(
-                func.lower(AuthorizedPerson.email) == address
-            )
-        ).all()
-        users = uow.session.exec(
-            select(User.contract_id).where(func.lower(User.email) == address)
-        ).all()
-        return {*persons, *users}
-
-
-def _contract_for(session: Any, reg_no: str | None, contract_no: str | None) -> Contract | None:
-    if not contract_no:
-        return None
-    stmt = select(Contract).where(Contract.number == contract_no)
-    if reg_no:
-        stmt = stmt.join(Customer, col(Customer.id) == Contract.customer_id).where(
-            Customer.reg_no == reg_no
-        )
-    result: Contract | None = session.exec(stmt).first()
-    return result
-
-
-def _contract_addresses(session: Any, contract_id: int) -> set[str]:
-    persons = session.exec(
-        select(AuthorizedPerson.email).where(AuthorizedPerson.contract_id == contract_id)
-    ).all()
-    users = session.exec(select(User.email).where(User.contract_id == contract_id)).all()
-    return {address.strip().lower() for address in (*persons, *users)}
 
 
 def _duplicate_of(
@@ -253,19 +131,52 @@ def _record(row: Application, *, created: bool) -> ApplicationRecord:
     return ApplicationRecord(row.id, row.reference, row.status, row.duplicate_of, created)
 
 
+def _not_authorized(cmd: CreateApplication) -> tuple[dict[str, Any], dict[str, str]]:
+    """The `sender_not_authorized` error, and its line for the form_rejected mail."""
+    text_lv, text_en = message("sender_not_authorized", sender=cmd.sender)
+    issue = {
+        "field": "contract_no",
+        "code": "sender_not_authorized",
+        "message_lv": text_lv,
+        "message_en": text_en,
+    }
+    form = form_by_code(cmd.form_type) if cmd.form_type else None
+    spec = form.field("contract_no") if form is not None else None
+    line = {
+        "field_label_lv": spec.label_lv if spec else "",
+        "field_label_en": spec.label_en if spec else "",
+        "message_lv": text_lv,
+        "message_en": text_en,
+    }
+    return issue, line
+
+
 def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> ApplicationRecord:
-    """The application for one attachment, made once, with its receipt or rejection e-mail."""
+    """The application for one attachment, made once, with its receipt or rejection e-mail.
+
+    The contract decides: unless the sender is an authorized person of the contract the form
+    names, the application is invalid (`sender_not_authorized`) before staff ever see it. The
+    receipt or rejection goes to the sender only when verified, with the form's contact e-mail
+    as a copy only when the books hold it for that contract.
+    """
     for _attempt in range(3):
         with uow:
             session = uow.session
             existing = _existing_application(session, cmd)
             if existing is not None:
                 return _record(existing, created=False)
-            valid = cmd.form_type is not None and not cmd.errors
-            status = ApplicationStatus.received if valid else ApplicationStatus.invalid
+            errors, error_lines = list(cmd.errors), list(cmd.error_lines)
             reg_no = _text_field(cmd, "reg_no")
             contract_no = _text_field(cmd, "contract_no")
-            contract = _contract_for(session, reg_no, contract_no)
+            contract: Contract | None = None
+            if cmd.form_type is not None:
+                contract = senders.authorized_contract(cmd.sender, reg_no, contract_no, uow=uow)
+                if contract is None:
+                    issue, line = _not_authorized(cmd)
+                    errors.append(issue)
+                    error_lines.append(line)
+            valid = cmd.form_type is not None and not errors
+            status = ApplicationStatus.received if valid else ApplicationStatus.invalid
             warnings = list(cmd.warnings)
             duplicate = _duplicate_of(session, cmd, contract) if valid else None
             if duplicate is not None:
@@ -283,8 +194,9 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
                 contract_no=contract_no,
                 contract_id=contract.id if contract is not None else None,
                 sender=cmd.sender,
+                sender_verified=cmd.sender_verified,
                 fields=cmd.fields,
-                errors=cmd.errors,
+                errors=errors,
                 warnings=warnings,
                 status=status,
                 duplicate_of=duplicate.id if duplicate is not None else None,
@@ -305,17 +217,6 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
                     application_id=row.id,
                 )
             )
-            cc: list[str] = []
-            submitter = _text_field(cmd, "submitter_email")
-            contact = None if submitter is None else submitter.strip().lower()
-            if (
-                contract is not None
-                and contract.id is not None
-                and contact is not None
-                and contact != cmd.sender
-                and contact in _contract_addresses(session, contract.id)
-            ):
-                cc.append(contact)
             context: dict[str, Any] = {
                 "reference": reference,
                 "form_title_lv": cmd.form_title_lv,
@@ -324,88 +225,25 @@ def create_application(cmd: CreateApplication, *, uow: UnitOfWork) -> Applicatio
             if valid:
                 context["customer_name"] = _text_field(cmd, "customer_name") or ""
             else:
-                context["errors"] = cmd.error_lines
-            outbox.enqueue(
-                session,
-                template="receipt" if valid else "form_rejected",
-                recipient=cmd.sender,
-                cc=cc,
-                context=context,
-                dedupe_key=reference,
-                application_id=row.id,
+                context["errors"] = error_lines
+            # An authorized sender's copy goes to the books' addresses for the contract; a
+            # refused one's to the sender alone (the form's addresses are the attacker's).
+            recipients = (
+                senders.reply_addresses(row, uow) if contract is not None else (cmd.sender,)
             )
+            if cmd.sender_verified and recipients:
+                outbox.enqueue(
+                    session,
+                    template="receipt" if valid else "form_rejected",
+                    recipient=recipients[0],
+                    cc=list(recipients[1:]),
+                    context=context,
+                    dedupe_key=reference,
+                    application_id=row.id,
+                )
             try:
                 uow.commit()
             except IntegrityError:
                 continue  # a concurrent worker took this attachment; return its row
             return _record(row, created=True)
     raise RuntimeError("application could not be recorded")
-
-
-def finish_message(cmd: FinishMessage, *, uow: UnitOfWork) -> MessageStatus:
-    """Set the final status once and enqueue the replies; a finished message stays as it is."""
-    if cmd.status not in FINAL_MESSAGE_STATES:
-        raise ValueError(f"{cmd.status} is not a final state")
-    with uow:
-        row = uow.session.get(InboundMessage, cmd.message_id)
-        if row is None:
-            raise LookupError(f"no message {cmd.message_id}")
-        if row.status in FINAL_MESSAGE_STATES:
-            return row.status
-        for reply in cmd.replies:
-            outbox.enqueue(
-                uow.session,
-                template=reply.template,
-                recipient=reply.recipient,
-                context=reply.context,
-                cc=reply.cc,
-                attachments=reply.attachments,
-                dedupe_key=f"message-{row.sha256}",
-            )
-        row.status = cmd.status
-        row.reason = cmd.reason
-        uow.session.add(row)
-        uow.session.add(
-            AuditEvent(
-                actor=ACTOR,
-                action=f"message_{cmd.status.value}",
-                entity="inbound_message",
-                entity_id=str(row.id),
-                after={"status": cmd.status.value, "reason": cmd.reason},
-            )
-        )
-        uow.commit()
-        return cmd.status
-
-
-def imap_last_uid(mailbox: str, uidvalidity: int, *, uow: UnitOfWork) -> int:
-    """The last UID taken from a folder; 0 when unknown or when its UIDVALIDITY changed."""
-    with uow:
-        row = uow.session.exec(
-            select(ImapMailboxState).where(ImapMailboxState.mailbox == mailbox)
-        ).first()
-        if row is None or row.uidvalidity != uidvalidity:
-            return 0
-        return row.last_uid
-
-
-def imap_remember_uid(mailbox: str, uidvalidity: int, uid: int, *, uow: UnitOfWork) -> None:
-    """Remember that a folder's messages up to this UID are taken (under this UIDVALIDITY)."""
-    for _attempt in range(3):
-        with uow:
-            row = uow.session.exec(
-                select(ImapMailboxState).where(ImapMailboxState.mailbox == mailbox)
-            ).first()
-            if row is None:
-                row = ImapMailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=uid)
-            elif row.uidvalidity != uidvalidity:
-                row.uidvalidity, row.last_uid = uidvalidity, uid
-            else:
-                row.last_uid = max(row.last_uid, uid)
-            row.updated_at = utcnow()
-            uow.session.add(row)
-            try:
-                uow.commit()
-            except IntegrityError:
-                continue  # first row for this folder written concurrently; update theirs
-            return

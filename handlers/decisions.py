@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from handlers import senders
 from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Approval, OutboxMessage, utcnow
 from handlers.views import ApplicationRef
@@ -166,14 +167,10 @@ def record_decision(
         return approval
 
 
-def _recipients(application: Application) -> tuple[str | None, list[str]]:
-    """The client's reply addresses: the sender first, the form's contact e-mail as a copy."""
-    contact = application.fields.get("submitter_email")
-    sender = application.sender
-    if sender is None:
-        return (contact if isinstance(contact, str) else None), []
-    cc = [contact] if isinstance(contact, str) and contact.lower() != sender.lower() else []
-    return sender, cc
+def _recipients(application: Application, uow: UnitOfWork) -> tuple[str | None, list[str]]:
+    """The client's reply addresses (handlers.senders.reply_addresses): main, then copies."""
+    addresses = senders.reply_addresses(application, uow)
+    return (addresses[0], list(addresses[1:])) if addresses else (None, [])
 
 
 def reject_application(
@@ -191,7 +188,7 @@ def reject_application(
             application.status = ApplicationStatus.rejected
             application.updated_at = utcnow()
             uow.session.add(application)
-        recipient, cc = _recipients(application)
+        recipient, cc = _recipients(application, uow)
         if recipient is not None:
             context: dict[str, Any] = {
                 "reference": application.reference,
@@ -222,7 +219,7 @@ def expire_application(application_id: int, *, uow: UnitOfWork, titles: tuple[st
         application.status = ApplicationStatus.expired
         application.updated_at = utcnow()
         uow.session.add(application)
-        recipient, cc = _recipients(application)
+        recipient, cc = _recipients(application, uow)
         if recipient is not None:
             enqueue(
                 uow.session,
@@ -308,7 +305,7 @@ def cancel_application(flow_run_id: str, *, uow: UnitOfWork, titles: tuple[str, 
         application.status = ApplicationStatus.cancelled
         application.updated_at = utcnow()
         uow.session.add(application)
-        recipient, cc = _recipients(application)
+        recipient, cc = _recipients(application, uow)
         if recipient is not None:
             enqueue(
                 uow.session,

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 MONEY = Numeric(12, 2)
@@ -216,7 +217,9 @@ class InboundMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     sha256: str = Field(unique=True, index=True, max_length=64)
-    message_id: str | None = Field(default=None, unique=True, index=True)
+    # Not unique: scanners and copiers reuse Message-IDs, and a stranger could take a client's
+    # on purpose; only the same bytes make the same message.
+    message_id: str | None = Field(default=None, index=True)
     source: str  # dropdir, imap, smtp
     from_addr: str | None = None
     to_addr: str | None = None
@@ -225,6 +228,13 @@ class InboundMessage(SQLModel, table=True):
     status: MessageStatus = MessageStatus.received
     reason: str | None = None
     size: int = 0
+    # Tries to read it; a message that failed MAX_ATTEMPTS times is quarantined (no poison).
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Whether our boundary vouched for the From address, and on what (for staff).
+    sender_verified: bool | None = None
+    auth_detail: str | None = None
+    # An earlier message with the same Message-ID but other bytes (flagged to staff).
+    same_message_id_as: int | None = Field(default=None, foreign_key="inbound_message.id")
 
 
 class Application(SQLModel, table=True):
@@ -243,6 +253,9 @@ class Application(SQLModel, table=True):
     contract_no: str | None = Field(default=None, index=True)
     contract_id: int | None = Field(default=None, foreign_key="contract.id", index=True)
     sender: str | None = None
+    # False when the sender was read without proof (DOCINTAKE_SENDER_VERIFICATION=flag): staff
+    # see "sender not verified" and the approval takes two of them.
+    sender_verified: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     errors: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)

@@ -67,6 +67,8 @@ Applier = Callable[[Any, UnitOfWork, date], dict[str, Any]]
 
 # Every form is signed by an authorized person of the contract it names.
 _SIGNED: tuple[Rule, ...] = (reg_no_matches, submitter_is_authorized)
+# The intake already refuses a sender who is not an authorized person of the contract the
+# form names (handlers/senders.py); the warning stays for applications filed before that rule.
 _WARN: tuple[Rule, ...] = (sender_is_authorized,)
 
 
@@ -313,10 +315,14 @@ def request_type(code: str | None) -> RequestType | None:
     return REQUEST_TYPES.get(code or "")
 
 
-def needs_two_approvals(code: str | None) -> bool:
-    """True when two different staff must approve this request type."""
+def needs_two_approvals(code: str | None, *, sender_verified: bool = True) -> bool:
+    """True when two different staff must approve: a risky request type, or an unproven sender.
+
+    With sender verification at `flag`, mail whose sender could not be verified is still read;
+    a second approver is then the safeguard (docs/operations.md, "Sender authentication").
+    """
     found = request_type(code)
-    return found is not None and found.four_eyes
+    return found is not None and (found.four_eyes or not sender_verified)
 
 
 def apply_checked(

@@ -110,7 +110,8 @@ class ApplicationSummary(View):
     updated_at: datetime
     flow_run_id: str | None
     approvals: tuple[str, ...]  # the staff who approved so far, in order
-    approvals_needed: int  # 2 for the request types declared four-eyes
+    approvals_needed: int  # 2 for four-eyes request types and unverified senders
+    sender_verified: bool  # False: read without proof of the sender (two approvers)
 
 
 class ApplicationDetail(ApplicationSummary):
@@ -136,6 +137,11 @@ def _decisions(uow: UnitOfWork, application_ids: list[int]) -> dict[int, list[Ap
     return found
 
 
+def _approvals_needed(application: Application) -> int:
+    two = needs_two_approvals(application.form_type, sender_verified=application.sender_verified)
+    return 2 if two else 1
+
+
 def _summary_fields(application: Application, approvals: list[Approval]) -> dict[str, Any]:
     customer = application.fields.get("customer_name")
     return {
@@ -150,7 +156,8 @@ def _summary_fields(application: Application, approvals: list[Approval]) -> dict
         "updated_at": aware(application.updated_at),
         "flow_run_id": application.flow_run_id,
         "approvals": tuple(a.staff for a in approvals if a.decision == "approve"),
-        "approvals_needed": 2 if needs_two_approvals(application.form_type) else 1,
+        "approvals_needed": _approvals_needed(application),
+        "sender_verified": application.sender_verified,
     }
 
 
@@ -263,8 +270,8 @@ class ReviewView(View):
     form_type: str | None
     status: str
     sender: str | None
-    # None when intake does not (yet) record whether the sender was verified (issue 10).
-    sender_verified: bool | None
+    # False: read without proof of the sender (DOCINTAKE_SENDER_VERIFICATION=flag).
+    sender_verified: bool
     filename: str | None
     document_sha256: str
     fields: dict[str, Any]
@@ -292,13 +299,12 @@ def review_view(application_id: int, *, uow: UnitOfWork, today: date) -> ReviewV
         contract, now = found if found is not None else (None, None)
         changes = changes_for(uow, application, contract, now, today) if contract else ()
         approvals = _decisions(uow, [application_id])[application_id]
-        verified = getattr(application, "sender_verified", None)
         return ReviewView(
             reference=application.reference,
             form_type=application.form_type,
             status=str(application.status),
             sender=application.sender,
-            sender_verified=verified if isinstance(verified, bool) else None,
+            sender_verified=application.sender_verified,
             filename=application.filename,
             document_sha256=application.document_sha256,
             fields=dict(application.fields),
@@ -314,5 +320,5 @@ def review_view(application_id: int, *, uow: UnitOfWork, today: date) -> ReviewV
                 )
                 for a in approvals
             ),
-            approvals_needed=2 if needs_two_approvals(application.form_type) else 1,
+            approvals_needed=_approvals_needed(application),
         )

@@ -12,14 +12,17 @@ import re
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
-from email.utils import getaddresses
+from email.parser import BytesHeaderParser
 
 import forms
+from intake.addresses import Mailbox, parse_mailbox
 
 ACCEPTED_FORMATS = frozenset({"docx", "rtf"})
 _MAX_DEPTH = 20
 _MAX_HEADER_CHARS = 998
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# How much of an oversized message is read for its headers; the rest is never looked at.
+HEAD_BYTES = 256 * 1024
 
 # Why an attachment is refused, in Latvian then English, keyed by what forms.sniff_format says.
 REFUSAL_TEXT: dict[str, tuple[str, str]] = {
@@ -98,17 +101,28 @@ class Refusal:
 
 @dataclass(frozen=True)
 class ParsedMessage:
-    """What the intake needs from one e-mail."""
+    """What the intake needs from one e-mail.
+
+    `sender` is the From mailbox read strictly (its `problem` says why there is none);
+    `header_fields` are the raw (name, value) pairs in message order, for the
+    Authentication-Results rules; `unreadable` says why the body could not be read at all.
+    """
 
     message_id: str | None
-    from_addr: str | None
+    sender: Mailbox
     to_addr: str | None
     reply_to: str | None
     subject: str | None
-    auth_results: list[str]
+    header_fields: list[tuple[str, str]]
     attachments: list[Attachment] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     too_large: bool = False
+    unreadable: str | None = None
+
+    @property
+    def from_addr(self) -> str | None:
+        """The sender's address, or None when the From header was refused."""
+        return self.sender.address
 
 
 def _clean(text: str, limit: int = _MAX_HEADER_CHARS) -> str:
@@ -138,20 +152,20 @@ def _header(msg: Message, name: str) -> str | None:
     return text or None
 
 
-def _address(msg: Message, name: str) -> str | None:
-    """The one address of a header, lower-cased; None when absent, ambiguous or not an address."""
+def _mailbox(msg: Message, name: str) -> Mailbox:
+    """The one mailbox of a header, read strictly from its raw value (intake.addresses)."""
     try:
-        values = msg.get_all(name) or []
-        pairs = getaddresses([decode_text(v) for v in values])
-    except Exception:  # malformed address lists give no usable address
-        return None
-    addresses = {addr.strip().lower() for _name, addr in pairs if addr and "@" in addr}
-    if len(addresses) != 1:
-        return None
-    [address] = addresses
-    if _CONTROL.search(address) or " " in address or len(address) > 254:
-        return None
-    return address
+        values: list[object] = list(msg.get_all(name) or [])
+    except Exception:  # a header the parser cannot represent counts as defective
+        return Mailbox(None, problem=f"{name} header cannot be read")
+    return parse_mailbox(values, name)
+
+
+def _fields(msg: Message) -> list[tuple[str, str]]:
+    try:
+        return [(str(name), str(value)) for name, value in msg.items()]
+    except Exception:  # unreadable headers: no Authentication-Results can be trusted then
+        return []
 
 
 def safe_filename(name: str | None, index: int) -> str:
@@ -213,27 +227,43 @@ def _refusal(index: int, filename: str, kind: str, limit: int | None = None) -> 
     return Refusal(index, filename, kind, text_lv, text_en)
 
 
+def _headers_only(raw: bytes) -> Message:
+    return BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+
+
+def _described(msg: Message, *, too_large: bool, unreadable: str | None) -> ParsedMessage:
+    return ParsedMessage(
+        message_id=_header(msg, "Message-ID"),
+        sender=_mailbox(msg, "From"),
+        to_addr=_mailbox(msg, "To").address,
+        reply_to=_mailbox(msg, "Reply-To").address,
+        subject=_header(msg, "Subject"),
+        header_fields=_fields(msg),
+        too_large=too_large,
+        unreadable=unreadable,
+    )
+
+
+def parse_headers(head: bytes, *, too_large: bool = True) -> ParsedMessage:
+    """The headers of a message whose body is not to be read (over the size limit)."""
+    return _described(_headers_only(head[:HEAD_BYTES]), too_large=too_large, unreadable=None)
+
+
 def parse_message(raw: bytes, limits: Limits | None = None) -> ParsedMessage:
     """Headers and attachments of one raw e-mail; malformed input never raises."""
     limits = limits or Limits()
-    # compat32 parses anything; headers are decoded by hand so one bad header cannot crash us.
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    auth_results: list[str] = []
+    # Size first: an oversized message's body is never parsed (it may be huge on purpose).
+    if len(raw) > limits.max_message_bytes:
+        return parse_headers(raw, too_large=True)
     try:
-        auth_results = [decode_text(v) for v in msg.get_all("Authentication-Results") or []]
-    except Exception:  # unreadable results count as none; policy on their absence decides
-        auth_results = []
-    parsed = ParsedMessage(
-        message_id=_header(msg, "Message-ID"),
-        from_addr=_address(msg, "From"),
-        to_addr=_address(msg, "To"),
-        reply_to=_address(msg, "Reply-To"),
-        subject=_header(msg, "Subject"),
-        auth_results=auth_results,
-        too_large=len(raw) > limits.max_message_bytes,
-    )
-    if parsed.too_large:
-        return parsed
+        # compat32 parses anything; headers are decoded by hand, one bad header cannot crash us.
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except RecursionError:
+        # The parser recurses once per nesting level: 1,000 nested multiparts exhaust the stack.
+        return _described(
+            _headers_only(raw), too_large=False, unreadable="message structure nested too deeply"
+        )
+    parsed = _described(msg, too_large=False, unreadable=None)
     index = 0
     total = 0
     mb = 1024 * 1024

@@ -1,13 +1,18 @@
-"""One stored message, processed idempotently from raw bytes to applications and replies.
+"""One stored message, processed idempotently from raw bytes to applications and mail.
 
 The steps, each safe to repeat after a crash at any point:
-1. store the raw bytes by sha256 (durable before anything else);
-2. record the message row once (same bytes or same Message-ID: the same message);
-3. judge the sender (Authentication-Results, then the books);
-4. per form attachment: store its bytes, parse it, record the application and its receipt or
-   rejection e-mail in one transaction (unique per message and attachment index);
-5. put the message in its final state with the replies about it (once).
-A message already final is not processed again; its outcome is reported as it stands.
+1. store the raw bytes by sha256 (durable before anything else); read the headers only;
+2. record the message row once (the same bytes are the same message; the same Message-ID with
+   other bytes is a new message, flagged to staff);
+3. count one more try; the fourth try of a message that failed three times quarantines it
+   (no poison message loops for ever);
+4. judge the sender: the From address parsed strictly, our boundary's Authentication-Results
+   (intake.authresults), the books, the verification level (intake.senders);
+5. per form attachment: store its bytes, parse it, clean its values, record the application
+   and its receipt or rejection in one transaction (the contract the form names decides);
+6. put the message in its final state with the replies about it (once).
+Nobody unknown or unverified is ever written to; a message already final is not processed
+again, its outcome is reported as it stands.
 """
 
 from __future__ import annotations
@@ -17,28 +22,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import forms
-from forms.catalogue import FORMS, form_by_code
+from forms.catalogue import form_by_code
 from forms.result import Issue, ParseResult
-from handlers import applications
-from handlers.applications import (
-    CreateApplication,
-    FinishMessage,
-    RecordMessage,
-    Reply,
-)
+from handlers import applications, inbound_messages, senders
+from handlers.applications import CreateApplication
 from handlers.db import UnitOfWork
+from handlers.inbound_messages import FinishMessage, RecordMessage, Reply
 from handlers.models import MessageStatus
+from intake import replies as mail
 from intake import store
-from intake.mime import Limits, ParsedMessage, Refusal, parse_message
-from intake.senders import SenderVerdict, check_sender
+from intake.addresses import Mailbox
+from intake.authresults import AuthStatus, AuthVerdict, evaluate
+from intake.mime import Limits, ParsedMessage, parse_headers, parse_message
+from intake.sanitize import clean_fields, clean_value
+from intake.senders import SenderCheck, SenderVerdict, Trust, check_sender
 
 log = logging.getLogger(__name__)
 
 UowFactory = Callable[[], UnitOfWork]
-BLANK_FORMS_DIR = "blank_forms"
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class MessageOutcome:
     @property
     def final(self) -> bool:
         """True when the message reached a final state and its source may acknowledge it."""
-        return self.status in applications.FINAL_MESSAGE_STATES
+        return self.status in inbound_messages.FINAL_MESSAGE_STATES
 
     def summary(self) -> str:
         """One line for people: status, references; no personal data."""
@@ -66,77 +69,6 @@ class MessageOutcome:
         again = " (already processed)" if self.already_processed else ""
         why = f" [{self.reason}]" if self.reason else ""
         return f"{self.status.value}{again}: {len(self.application_ids)} application(s) {refs}{why}"
-
-
-def blank_form_paths(home: Path) -> list[str]:
-    """The blank DOCX and RTF forms under home, written once, to attach to `no_form` replies."""
-    folder = home / BLANK_FORMS_DIR
-    paths: list[str] = []
-    for form in FORMS:
-        for fmt in ("docx", "rtf"):
-            path = folder / f"{form.code}.{fmt}"
-            if not path.exists():
-                try:
-                    store.write_atomic(path, forms.render_form(form.code, fmt))
-                except Exception:  # a reply without attachments beats no reply at all
-                    log.exception("blank form %s.%s could not be rendered", form.code, fmt)
-                    continue
-            paths.append(str(path.resolve()))
-    return paths
-
-
-def _field_labels(form_type: str | None, key: str | None) -> tuple[str, str]:
-    form = form_by_code(form_type) if form_type else None
-    if form is None or key is None:
-        return ("", "")
-    base, _, column = key.partition(".")
-    base = base.split("[", 1)[0]
-    if form.table is not None and base == form.table.key:
-        for col in form.table.columns:
-            if column and col.key == column:
-                return (col.label_lv, col.label_en)
-        return (form.table.title_lv, form.table.title_en)
-    try:
-        spec = form.field(base)
-    except KeyError:
-        return ("", "")
-    return (spec.label_lv, spec.label_en)
-
-
-def _error_lines(form_type: str | None, errors: list[dict[str, Any]]) -> list[dict[str, str]]:
-    lines = []
-    for error in errors:
-        label_lv, label_en = _field_labels(form_type, error.get("field"))
-        lines.append(
-            {
-                "field_label_lv": label_lv,
-                "field_label_en": label_en,
-                "message_lv": str(error.get("message_lv", "")),
-                "message_en": str(error.get("message_en", "")),
-            }
-        )
-    return lines
-
-
-def _refusal_context(refused: list[Refusal]) -> dict[str, Any]:
-    return {
-        "filenames": [r.filename for r in refused if r.filename],
-        "reasons": [
-            {"filename": r.filename, "message_lv": r.message_lv, "message_en": r.message_en}
-            for r in refused
-        ],
-    }
-
-
-def _too_large_refusal(limits: Limits) -> Refusal:
-    mb = limits.max_message_bytes // (1024 * 1024)
-    return Refusal(
-        0,
-        "",
-        "message_too_large",
-        f"Vēstule ir par lielu (vairāk nekā {mb} MB); sūtiet veidlapas atsevišķās vēstulēs.",
-        f"The message is too large (more than {mb} MB); send the forms in separate messages.",
-    )
 
 
 def _outcome(
@@ -161,15 +93,55 @@ def _outcome(
     )
 
 
+# A source's way into the pipeline: `handle(raw)`, or `handle(head, size=n)` with only the
+# headers of a message the source measured as over the limit.
+Handle = Callable[..., MessageOutcome]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every step of one message needs."""
+
+    record: inbound_messages.MessageRecord
+    sha256: str
+    head: ParsedMessage
+    home: Path
+    today: date
+    staff_email: str
+    uow_factory: UowFactory
+
+
 def _finish(
-    message_id: int,
+    ctx: _Context,
     status: MessageStatus,
     reason: str | None,
     replies: list[Reply],
-    uow_factory: UowFactory,
-) -> MessageStatus:
-    cmd = FinishMessage(message_id=message_id, status=status, reason=reason, replies=tuple(replies))
-    return applications.finish_message(cmd, uow=uow_factory())
+    check: SenderCheck | None = None,
+) -> MessageOutcome:
+    cmd = FinishMessage(
+        message_id=ctx.record.id,
+        status=status,
+        reason=reason,
+        replies=tuple(replies),
+        sender_verified=check.verified if check is not None else None,
+        auth_detail=check.reason if check is not None else None,
+    )
+    final = inbound_messages.finish_message(cmd, uow=ctx.uow_factory())
+    return _outcome(ctx.record.id, ctx.sha256, final, ctx.uow_factory, already=False, reason=reason)
+
+
+def _poison(ctx: _Context, check: SenderCheck | None, reason: str) -> MessageOutcome:
+    """Quarantine a message that cannot be read: staff told why, a verified client told once."""
+    log.error("message %s quarantined: %s", ctx.record.id, reason)
+    replies = [mail.staff_notice(ctx.staff_email, ctx.record.id, ctx.head.from_addr, reason)]
+    if (
+        check is not None
+        and check.verdict is SenderVerdict.accept
+        and check.verified
+        and ctx.head.from_addr
+    ):
+        replies.append(mail.unreadable_reply(ctx.head.from_addr))
+    return _finish(ctx, MessageStatus.quarantined, reason, replies, check)
 
 
 def _parse(filename: str, data: bytes, today: date) -> ParseResult:
@@ -192,37 +164,123 @@ def _parse(filename: str, data: bytes, today: date) -> ParseResult:
         )
 
 
-def _take_forms(
-    parsed: ParsedMessage, message_id: int, *, home: Path, today: date, uow_factory: UowFactory
-) -> None:
+def _take_forms(parsed: ParsedMessage, ctx: _Context, check: SenderCheck) -> None:
     assert parsed.from_addr is not None  # noqa: S101 - only accepted senders reach here
+    extra = (
+        [mail.same_message_id_warning(ctx.record.same_message_id_as)]
+        if ctx.record.same_message_id_as is not None
+        else []
+    )
     for attachment in parsed.attachments:
-        document_sha = store.store_bytes(home, attachment.data)
-        result = _parse(attachment.filename, attachment.data, today)
+        document_sha = store.store_bytes(ctx.home, attachment.data)
+        result = _parse(attachment.filename, attachment.data, ctx.today)
         form = form_by_code(result.form_type) if result.form_type else None
-        errors = [issue.model_dump() for issue in result.errors]
+        # NUL, C0 controls and lone surrogates never reach the database or a mail.
+        fields, unsafe = clean_fields(result.fields)
+        errors = [clean_value(issue.model_dump()) for issue in result.errors] + unsafe
         cmd = CreateApplication(
-            message_id=message_id,
+            message_id=ctx.record.id,
             attachment_index=attachment.index,
-            filename=attachment.filename,
+            filename=clean_value(attachment.filename),
             document_sha256=document_sha,
             form_type=result.form_type,
-            fields=result.fields,
+            fields=fields,
             errors=errors,
-            warnings=[issue.model_dump() for issue in result.warnings],
+            warnings=[clean_value(issue.model_dump()) for issue in result.warnings] + extra,
             sender=parsed.from_addr,
-            today=today,
+            today=ctx.today,
             form_title_lv=form.title_lv if form else "",
             form_title_en=form.title_en if form else "",
-            error_lines=_error_lines(result.form_type, errors),
+            error_lines=mail.error_lines(result.form_type, errors),
+            sender_verified=check.verified,
         )
-        record = applications.create_application(cmd, uow=uow_factory())
+        record = applications.create_application(cmd, uow=ctx.uow_factory())
         log.info(
             "message %s attachment %s: application %s %s",
-            message_id,
+            ctx.record.id,
             attachment.index,
             record.reference,
             record.status.value,
+        )
+
+
+def _judge(ctx: _Context, trust: Trust) -> SenderCheck:
+    """The sender verdict; a message staff released counts as from a verified sender."""
+    if ctx.record.released and ctx.head.from_addr is not None:
+        return SenderCheck(SenderVerdict.accept, verified=True, reason="released by staff")
+    auth = (
+        evaluate(ctx.head.header_fields, ctx.head.sender.domain, trust.trusted_authserv_ids)
+        if ctx.head.from_addr
+        else AuthVerdict(AuthStatus.none, "no From address")
+    )
+    known: set[int] = set()
+    if ctx.head.from_addr:
+        uow = ctx.uow_factory()
+        with uow:
+            known = senders.known_contract_ids(ctx.head.from_addr, uow=uow)
+    return check_sender(ctx.head.sender, auth, known_contract_ids=known, level=trust.level)
+
+
+def _read(raw: bytes, ctx: _Context, check: SenderCheck, limits: Limits) -> MessageOutcome:
+    """Everything after the sender is judged: the body, the forms, the final state."""
+    if check.verdict is SenderVerdict.quarantine:
+        why = check.reason or "sender refused"
+        notice = (
+            [mail.staff_notice(ctx.staff_email, ctx.record.id, ctx.head.from_addr, why)]
+            if check.notify_staff
+            else []
+        )
+        return _finish(ctx, MessageStatus.quarantined, why, notice, check)
+    parsed = ctx.head if ctx.head.too_large else parse_message(raw, limits)
+    if parsed.unreadable:
+        return _poison(ctx, check, parsed.unreadable)
+    sender = ctx.head.from_addr
+    assert sender is not None  # noqa: S101 - an accepted sender has an address
+    # Nothing is written to a sender our boundary did not vouch for (no backscatter).
+    replies: list[Reply] = []
+    refused = [mail.too_large_refusal(limits)] if parsed.too_large else list(parsed.refused)
+    if refused:
+        replies.append(
+            Reply(
+                template="unsupported_attachment",
+                recipient=sender,
+                context=clean_value(mail.refusal_context(refused)),
+            )
+        )
+    if not parsed.attachments:
+        if not refused:
+            replies.append(mail.no_form_reply(sender, ctx.home))
+        reason: str | None = (
+            "message too large"
+            if parsed.too_large
+            else ("no accepted attachment" if refused else "no form attached")
+        )
+        answered = replies if check.verified else []
+        return _finish(ctx, MessageStatus.rejected, reason, answered, check)
+    _take_forms(parsed, ctx, check)
+    notes = [f"{len(refused)} attachment(s) refused"] if refused else []
+    if ctx.record.same_message_id_as is not None:
+        notes.append(f"same Message-ID as message #{ctx.record.same_message_id_as}")
+    if not check.verified:
+        notes.append("sender not verified")
+    answered = replies if check.verified else []
+    return _finish(ctx, MessageStatus.done, "; ".join(notes) or None, answered, check)
+
+
+def _headers(raw: bytes, too_large: bool) -> ParsedMessage:
+    """The headers alone (never the body), or an empty description when even they fail."""
+    try:
+        return parse_headers(raw, too_large=too_large)
+    except Exception as exc:  # no usable headers: the message is refused, not retried
+        log.error("message headers unreadable (%s)", type(exc).__name__)
+        return ParsedMessage(
+            message_id=None,
+            sender=Mailbox(None, problem="headers unreadable"),
+            to_addr=None,
+            reply_to=None,
+            subject=None,
+            header_fields=[],
+            too_large=too_large,
         )
 
 
@@ -234,100 +292,46 @@ def process_message(
     home: Path,
     today: date,
     staff_email: str,
-    require_dmarc_pass: bool = False,
+    trust: Trust | None = None,
     limits: Limits | None = None,
+    size: int | None = None,
 ) -> MessageOutcome:
-    """Take one raw e-mail to its final state; calling it again for the same message is safe."""
+    """Take one raw e-mail to its final state; calling it again for the same message is safe.
+
+    `trust` defaults to the production level (`require`, no trusted authserv-id): nothing is
+    read until a boundary we trust vouches for the sender. `size`: the whole message's size
+    when a source measured it before reading (IMAP RFC822.SIZE, the drop file's stat) and
+    hands over only the headers of a message over the limit.
+    """
     limits = limits or Limits()
+    trust = trust or Trust()
+    total = len(raw) if size is None else max(size, len(raw))
     sha256 = store.store_bytes(home, raw)
-    parsed = parse_message(raw, limits)
-    record = applications.record_message(
+    head = _headers(raw, total > limits.max_message_bytes)
+    record = inbound_messages.record_message(
         RecordMessage(
             sha256=sha256,
-            message_id=parsed.message_id,
+            message_id=head.message_id,
             source=source,
-            from_addr=parsed.from_addr,
-            to_addr=parsed.to_addr,
-            subject=parsed.subject,
-            size=len(raw),
+            from_addr=head.from_addr,
+            to_addr=head.to_addr,
+            subject=head.subject,
+            size=total,
         ),
         uow=uow_factory(),
     )
-    if record.status in applications.FINAL_MESSAGE_STATES:
+    if record.status in inbound_messages.FINAL_MESSAGE_STATES:
         return _outcome(record.id, sha256, record.status, uow_factory, already=True)
-
-    known = (
-        applications.sender_contract_ids(parsed.from_addr, uow=uow_factory())
-        if parsed.from_addr
-        else set()
-    )
-    check = check_sender(
-        parsed.from_addr,
-        parsed.auth_results,
-        known_contract_ids=known,
-        require_dmarc_pass=require_dmarc_pass,
-    )
-    replies: list[Reply] = []
-    if check.verdict is SenderVerdict.quarantine:
-        replies.append(
-            Reply(
-                template="quarantined",
-                recipient=staff_email,
-                context={
-                    "reference_or_message": parsed.message_id or f"message {record.id}",
-                    "from_addr": parsed.from_addr or "",
-                    "reason": check.reason or "",
-                },
-            )
-        )
-        status = _finish(record.id, MessageStatus.quarantined, check.reason, replies, uow_factory)
-        return _outcome(record.id, sha256, status, uow_factory, already=False, reason=check.reason)
-    if check.verdict is SenderVerdict.unknown or parsed.from_addr is None:
-        if parsed.from_addr:
-            replies.append(
-                Reply(
-                    template="unknown_sender",
-                    recipient=parsed.from_addr,
-                    context={"from_addr": parsed.from_addr, "subject": parsed.subject or ""},
-                )
-            )
-        status = _finish(record.id, MessageStatus.rejected, check.reason, replies, uow_factory)
-        return _outcome(record.id, sha256, status, uow_factory, already=False, reason=check.reason)
-
-    sender = parsed.from_addr
-    refused = [_too_large_refusal(limits)] if parsed.too_large else list(parsed.refused)
-    if refused:
-        replies.append(
-            Reply(
-                template="unsupported_attachment",
-                recipient=sender,
-                context=_refusal_context(refused),
-            )
-        )
-    if not parsed.attachments:
-        if not refused:
-            replies.append(
-                Reply(
-                    template="no_form",
-                    recipient=sender,
-                    context={
-                        "forms": [
-                            {"code": f.code, "title_lv": f.title_lv, "title_en": f.title_en}
-                            for f in FORMS
-                        ]
-                    },
-                    attachments=tuple(blank_form_paths(home)),
-                )
-            )
-        reason: str | None = (
-            "message too large"
-            if parsed.too_large
-            else ("no accepted attachment" if refused else "no form attached")
-        )
-        status = _finish(record.id, MessageStatus.rejected, reason, replies, uow_factory)
-        return _outcome(record.id, sha256, status, uow_factory, already=False, reason=reason)
-
-    _take_forms(parsed, record.id, home=home, today=today, uow_factory=uow_factory)
-    done_reason = f"{len(refused)} attachment(s) refused" if refused else None
-    status = _finish(record.id, MessageStatus.done, done_reason, replies, uow_factory)
-    return _outcome(record.id, sha256, status, uow_factory, already=False, reason=done_reason)
+    ctx = _Context(record, sha256, head, home, today, staff_email, uow_factory)
+    # Counted before trying, so that a try which kills the process counts too.
+    attempts = inbound_messages.start_attempt(record.id, uow=uow_factory())
+    check: SenderCheck | None = None
+    if attempts > inbound_messages.MAX_ATTEMPTS:
+        return _poison(ctx, check, f"not read after {inbound_messages.MAX_ATTEMPTS} tries")
+    try:
+        check = _judge(ctx, trust)
+        return _read(raw, ctx, check, limits)
+    except Exception as exc:
+        if attempts < inbound_messages.MAX_ATTEMPTS:
+            raise  # the source leaves it for the next pass
+        return _poison(ctx, check, f"could not be read ({type(exc).__name__})")

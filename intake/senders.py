@@ -1,18 +1,46 @@
-"""Whom to believe: Authentication-Results verdicts and the sender's place in the books.
+"""Whom to believe: the From address (parsed strictly), our boundary's verdict, the books.
 
-Only the From address is ever used for authorization; Reply-To is set by whoever wrote the
-message and proves nothing.
+Only the From address is ever used for authorization; Reply-To and the form's contact e-mail
+are written by whoever wrote the message and prove nothing.
+
+DOCINTAKE_SENDER_VERIFICATION decides what an unverified sender (no aligned pass in a
+trusted Authentication-Results) gets:
+- `require` (production default): the message is quarantined for staff, nothing is read and
+  nobody is answered. Risk: a client whose domain has neither DKIM nor SPF cannot file by
+  e-mail until staff release their message.
+- `flag`: the message is read; its applications carry `sender_verified = False`, staff see
+  "sender not verified", and approval takes two staff members. Risk: a forged From reaches
+  staff (the receipt still goes only to the address in the books, so the real person hears).
+- `off` (the demo, tests): the From address is believed as written. Risk: anyone who knows an
+  authorized person's address can file for that contract.
+At every level a `dmarc=fail` from our boundary quarantines, and an unknown sender is never
+answered (no backscatter).
 """
 
 from __future__ import annotations
 
 import enum
-import re
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
-_COMMENT = re.compile(r"\([^()]*\)")
-_RESULT = re.compile(r"\b(dmarc|spf|dkim)\s*=\s*([a-z]+)", re.IGNORECASE)
+from intake.addresses import Mailbox
+from intake.authresults import AuthStatus, AuthVerdict
+
+
+class Verification(enum.StrEnum):
+    """How much proof of the sender the intake wants (DOCINTAKE_SENDER_VERIFICATION)."""
+
+    require = "require"
+    flag = "flag"
+    off = "off"
+
+
+@dataclass(frozen=True)
+class Trust:
+    """The verification level and the authserv-ids whose Authentication-Results count."""
+
+    level: Verification = Verification.require
+    trusted_authserv_ids: tuple[str, ...] = field(default_factory=tuple)
 
 
 class SenderVerdict(enum.StrEnum):
@@ -20,71 +48,46 @@ class SenderVerdict(enum.StrEnum):
 
     accept = "accept"
     quarantine = "quarantine"
-    unknown = "unknown"
 
 
 @dataclass(frozen=True)
 class SenderCheck:
-    """The verdict and, for staff, why."""
+    """The verdict; whether the sender is proven; for staff, why; whether staff are told now."""
 
     verdict: SenderVerdict
+    verified: bool = False
     reason: str | None = None
-
-
-def auth_methods(header: str) -> dict[str, set[str]]:
-    """The results per method (dmarc, spf, dkim) written in one Authentication-Results header."""
-    text = header
-    # Comments may nest one level and can hold look-alike text such as "(dmarc=pass)".
-    for _ in range(3):
-        text = _COMMENT.sub(" ", text)
-    found: dict[str, set[str]] = {}
-    for method, result in _RESULT.findall(text):
-        found.setdefault(method.lower(), set()).add(result.lower())
-    return found
-
-
-def authentication_problem(
-    auth_results: Sequence[str], *, require_dmarc_pass: bool = False
-) -> str | None:
-    """Why the message must be held for staff, or None when its authentication is acceptable.
-
-    A `fail` for dmarc or spf in any header quarantines; dkim fails only when no signature
-    passed (mailing lists often break one of several signatures). With `require_dmarc_pass`,
-    the topmost header, the one our own receiving server wrote, must say dmarc=pass: lower
-    headers may have been written by the sender.
-    """
-    for header in auth_results:
-        methods = auth_methods(header)
-        for method in ("dmarc", "spf"):
-            if "fail" in methods.get(method, set()):
-                return f"{method}=fail in Authentication-Results"
-        dkim = methods.get("dkim", set())
-        if "fail" in dkim and "pass" not in dkim:
-            return "dkim=fail in Authentication-Results"
-    if require_dmarc_pass:
-        top = auth_methods(auth_results[0]) if auth_results else {}
-        if "pass" not in top.get("dmarc", set()):
-            return "dmarc=pass required but not found in Authentication-Results"
-    return None
+    notify_staff: bool = False
 
 
 def check_sender(
-    from_addr: str | None,
-    auth_results: Sequence[str],
+    mailbox: Mailbox,
+    auth: AuthVerdict,
     *,
     known_contract_ids: Collection[int],
-    require_dmarc_pass: bool = False,
+    level: Verification,
 ) -> SenderCheck:
-    """Quarantine on failed authentication, refuse unknown senders, accept the rest.
+    """Quarantine what cannot be answered safely; accept the rest, saying if it is verified.
 
-    `known_contract_ids` are the contracts whose authorized persons or users have the From
-    address (handlers.applications.sender_contract_ids).
+    `known_contract_ids` are the contracts whose books hold the From address
+    (handlers.senders.known_contract_ids). Staff get a notice for a failed authentication and
+    for a client of ours whose mail could not be verified; mail from strangers waits silently
+    in the quarantine list (a notice per spam message would bury the real ones).
     """
-    problem = authentication_problem(auth_results, require_dmarc_pass=require_dmarc_pass)
-    if problem is not None:
-        return SenderCheck(SenderVerdict.quarantine, problem)
-    if from_addr is None:
-        return SenderCheck(SenderVerdict.unknown, "no single From address")
+    if mailbox.address is None:
+        return SenderCheck(SenderVerdict.quarantine, reason=mailbox.problem or "no From address")
+    if auth.status is AuthStatus.failed:
+        return SenderCheck(SenderVerdict.quarantine, reason=auth.detail, notify_staff=True)
     if not known_contract_ids:
-        return SenderCheck(SenderVerdict.unknown, "sender not in the books")
-    return SenderCheck(SenderVerdict.accept)
+        return SenderCheck(SenderVerdict.quarantine, reason="sender not in the books")
+    if level is Verification.off:
+        return SenderCheck(SenderVerdict.accept, verified=True, reason="verification off")
+    if auth.status is AuthStatus.passed:
+        return SenderCheck(SenderVerdict.accept, verified=True, reason=auth.detail)
+    if level is Verification.flag:
+        return SenderCheck(SenderVerdict.accept, verified=False, reason=auth.detail)
+    return SenderCheck(
+        SenderVerdict.quarantine,
+        reason=f"sender not verified: {auth.detail}",
+        notify_staff=True,
+    )

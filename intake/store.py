@@ -36,7 +36,8 @@ def _fsync_dir(folder: Path) -> None:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write bytes to path so that readers see all of them or nothing, fsynced to disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # 0700 folders and (mkstemp's) 0600 files whatever the umask: the bytes are personal data.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -33,7 +33,6 @@ class PortalConfig:
     )
     intake_address: str = "pieteikumi@example.lv"
     staff_email: str = "staff@example.lv"
-    require_dmarc_pass: bool = False
     limits: Limits = field(default_factory=Limits)
 
     @property

@@ -22,6 +22,7 @@ from forms.catalogue import FORMS, form_by_code
 from handlers import views_portal
 from handlers.portal_people import Principal
 from intake.pipeline import process_message
+from intake.senders import Trust, Verification
 from portal import mail
 from portal.i18n import text
 from portal.web import PERSON_ROLES, check_csrf, lang_of, portal_of, render, require
@@ -133,7 +134,8 @@ def upload(
         home=config.home,
         today=date.today(),
         staff_email=config.staff_email,
-        require_dmarc_pass=config.require_dmarc_pass,
+        # The person signed in: the login proves the sender, no mail server needs to.
+        trust=Trust(level=Verification.off),
         limits=config.limits,
     )
     tasks.add_task(mail.deliver_outbox, config, portal.uow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -10,12 +11,25 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from handlers.db import UnitOfWork, create_all, make_engine
+from tests.support.books import MX_AUTHSERV_ID
 from tests.support.databases import fresh_postgres
 
 # The real SMTP server on loopback (`smtp_sink` fixture) every tier may use.
 pytest_plugins = ["tests.support.smtp_sink"]
 
 TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture(autouse=True)
+def keep_umask() -> Iterator[None]:
+    """A CLI command under test sets umask 077 for its process, pytest's: put it back after.
+
+    Servers the tests start later (Dovecot's auth socket) need the umask they were written for.
+    """
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
 
 
 @pytest.fixture
@@ -32,6 +46,8 @@ def docintake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DOCINTAKE_HOME", str(home))
     monkeypatch.delenv("DOCINTAKE_DATABASE_URL", raising=False)
     monkeypatch.delenv("DOCINTAKE_SMTP_HOST", raising=False)
+    # Mail made by tests.support.books.make_message carries this boundary's verdict.
+    monkeypatch.setenv("DOCINTAKE_TRUSTED_AUTHSERV_IDS", MX_AUTHSERV_ID)
     return home
 
 

@@ -28,6 +28,8 @@ def _summary(application: ApplicationSummary) -> dict[str, Any]:
         "customer_name": application.customer_name,
         "reg_no": application.reg_no,
         "sender": application.sender,
+        # False: read without proof of the sender (DOCINTAKE_SENDER_VERIFICATION=flag).
+        "sender_verified": application.sender_verified,
         "created_at": application.created_at.isoformat(),
         "updated_at": application.updated_at.isoformat(),
         "flow_run_id": application.flow_run_id,
@@ -64,14 +66,19 @@ def list_requests(
 ) -> None:
     """List applications, oldest first: reference, sender, form, status, age."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from flows.common import load_settings, uow_factory
     from handlers.views import list_applications
+    from intake.sanitize import clean_value
 
     rows = list_applications(uow=uow_factory(load_settings()), pending=pending)
     if as_json:
-        typer.echo(json.dumps([_summary(a) for a in rows], ensure_ascii=False, indent=2))
+        # Client text is cleaned for the terminal: a stray control character or lone
+        # surrogate in old rows must not crash the list for everyone.
+        listed = [clean_value(_summary(a)) for a in rows]
+        typer.echo(json.dumps(listed, ensure_ascii=False, indent=2))
         return
     now = datetime.now(UTC)
     # The reference never wraps (staff copy it into approve); the other columns wrap instead.
@@ -81,9 +88,10 @@ def list_requests(
     for column in table.columns[1:]:
         column.overflow = "fold"
     for row in rows:
+        sender = clean_value(row.sender or "—")
         table.add_row(
             row.reference,
-            row.sender or "—",
+            escape(sender if row.sender_verified else f"{sender} (not verified)"),
             row.form_type or "?",
             status_text(row),
             age(row.created_at, now),
@@ -100,11 +108,13 @@ def show_request(
     import asyncio
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from flows.common import load_settings, uow_factory
     from flows.staff import api_url, flow_run_state
     from handlers.views import application_detail
+    from intake.sanitize import clean_value
 
     settings = load_settings()
     application = application_detail(reference, uow=uow_factory(settings))
@@ -126,29 +136,37 @@ def show_request(
             state = asyncio.run(flow_run_state(api_url(settings), application.flow_run_id))
         except Exception as exc:  # the books still answer when Prefect is down
             state = f"unknown ({type(exc).__name__})"
-    data: dict[str, Any] = {
-        **_summary(application),
-        "flow_run_state": state,
-        "fields": application.fields,
-        "warnings": list(application.warnings),
-        "errors": list(application.errors),
-        "history": history,
-    }
+    data: dict[str, Any] = clean_value(
+        {
+            **_summary(application),
+            "flow_run_state": state,
+            "fields": application.fields,
+            "warnings": list(application.warnings),
+            "errors": list(application.errors),
+            "history": history,
+        }
+    )
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     console = Console()
     console.print(
-        f"[bold]{application.reference}[/bold] {application.form_type} — {application.status}"
+        f"[bold]{application.reference}[/bold] {application.form_type} — {application.status}",
+        highlight=False,
     )
-    console.print(f"Sender: {application.sender}  Flow run: {state or '—'}")
+    unverified = "" if application.sender_verified else " (sender not verified: two approvers)"
+    console.print(f"Sender: {escape(data['sender'] or '—')}{unverified}  Flow run: {state or '—'}")
+    if application.approvals_needed > 1:
+        given = ", ".join(application.approvals) or "none yet"
+        console.print(f"Needs two approvals: {len(application.approvals)} of 2 given ({given})")
     fields = Table("Field", "Value")
-    for key, value in application.fields.items():
-        fields.add_row(key, json.dumps(value, ensure_ascii=False))
+    for key, value in data["fields"].items():
+        fields.add_row(escape(key), escape(json.dumps(value, ensure_ascii=False)))
     console.print(fields)
     for kind in ("errors", "warnings"):
         for issue in data[kind]:
-            console.print(f"{kind[:-1]}: {issue.get('message_lv')} / {issue.get('message_en')}")
+            text = f"{issue.get('message_lv')} / {issue.get('message_en')}"
+            console.print(f"{kind[:-1]}: {escape(text)}")
     for entry in application.history:
         console.print(f"{entry.decided_at:%Y-%m-%d %H:%M} {entry.decision} by {entry.staff}")
 

@@ -14,20 +14,27 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from handlers.models import MessageStatus
 from intake import store
-from intake.pipeline import MessageOutcome
+from intake.mime import HEAD_BYTES
+from intake.pipeline import Handle, MessageOutcome
 
 log = logging.getLogger(__name__)
 
 PROCESSING, DONE, REJECTED = "processing", "done", "rejected"
 SETTLE_SECONDS = 1.0
 
-Handle = Callable[[bytes], MessageOutcome]
+
+def _read(path: Path, max_bytes: int | None) -> tuple[bytes, int | None]:
+    """The file's bytes; over the limit only its head (headers) and its size (size first)."""
+    size = path.stat().st_size
+    if max_bytes is None or size <= max_bytes:
+        return path.read_bytes(), None
+    with path.open("rb") as handle:
+        return handle.read(HEAD_BYTES), size
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,12 @@ def process_inbox(
     handle: Handle,
     settle_seconds: float = SETTLE_SECONDS,
     limit: int | None = None,
+    max_message_bytes: int | None = None,
 ) -> list[DropResult]:
-    """Take every ready file of the drop folder through `handle`; leftovers of a crash first."""
+    """Take every ready file of the drop folder through `handle`; leftovers of a crash first.
+
+    A file over `max_message_bytes` is never read whole: only its headers go to `handle`.
+    """
     for folder in (PROCESSING, DONE, REJECTED):
         (inbox / folder).mkdir(parents=True, exist_ok=True)
     processing = inbox / PROCESSING
@@ -106,7 +117,8 @@ def process_inbox(
     for path in claimed[:limit] if limit is not None else claimed:
         name = _original_name(path)
         try:
-            outcome = handle(path.read_bytes())
+            raw, size = _read(path, max_message_bytes)
+            outcome = handle(raw, size=size) if size is not None else handle(raw)
         except Exception as exc:  # one bad message or a database hiccup must not stop the rest
             # Only the type: database errors quote their parameters, i.e. personal data.
             log.error(

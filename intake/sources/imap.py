@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from handlers import applications
+from handlers import inbound_messages
 from handlers.db import UnitOfWork
 from handlers.models import MessageStatus
-from intake.pipeline import MessageOutcome
+from intake.pipeline import Handle, MessageOutcome
 
 log = logging.getLogger(__name__)
-
-Handle = Callable[[bytes], MessageOutcome]
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,8 @@ class ImapConfig:
     processed_folder: str = "Processed"
     rejected_folder: str = "Rejected"
     timeout: float = 30.0
+    # Messages over this size are never fetched whole: RFC822.SIZE is asked first.
+    max_message_bytes: int | None = None
 
     @property
     def mailbox_key(self) -> str:
@@ -93,17 +93,22 @@ def poll_once(
     """Take every message waiting in the folder; move each one that reached a final state."""
     info = client.select_folder(config.folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
-    last_uid = applications.imap_last_uid(config.mailbox_key, uidvalidity, uow=uow_factory())
+    last_uid = inbound_messages.imap_last_uid(config.mailbox_key, uidvalidity, uow=uow_factory())
     outcomes: list[MessageOutcome] = []
     # Every message still in the folder is unfinished: finished ones are moved away. Those at
     # or below last_uid were taken before and only failed to move; handle() finds them done.
     for uid in sorted(int(u) for u in client.search(["ALL"])):
-        fetched = client.fetch([uid], ["BODY.PEEK[]"])
-        raw = fetched.get(uid, {}).get(b"BODY[]")
+        size = int(client.fetch([uid], ["RFC822.SIZE"]).get(uid, {}).get(b"RFC822.SIZE", 0))
+        oversized = config.max_message_bytes is not None and size > config.max_message_bytes
+        # Size first: of a message over the limit only the headers are fetched.
+        item, key = (
+            (b"BODY.PEEK[HEADER]", b"BODY[HEADER]") if oversized else (b"BODY.PEEK[]", b"BODY[]")
+        )
+        raw = client.fetch([uid], [item]).get(uid, {}).get(key)
         if not isinstance(raw, bytes):
             continue  # expunged meanwhile by another client
         try:
-            outcome = handle(raw)
+            outcome = handle(raw, size=size) if oversized else handle(raw)
         except Exception as exc:  # e.g. the database is away: leave it for the next pass
             # Only the type: database errors quote their parameters, i.e. personal data.
             log.error("IMAP UID %s not processed (%s); left in place", uid, type(exc).__name__)
@@ -112,7 +117,9 @@ def poll_once(
         if not outcome.final:
             continue
         if uid > last_uid:
-            applications.imap_remember_uid(config.mailbox_key, uidvalidity, uid, uow=uow_factory())
+            inbound_messages.imap_remember_uid(
+                config.mailbox_key, uidvalidity, uid, uow=uow_factory()
+            )
             last_uid = uid
         target = (
             config.processed_folder

@@ -2,7 +2,12 @@
 
 It answers 250 only after the raw message is written durably (fsynced) into the drop folder;
 the drop-folder pass then processes it like any other file. Mail for any other recipient is
-refused at RCPT, and a message over the size limit is refused by aiosmtpd with 552.
+refused at RCPT, and a message over the size limit is refused by aiosmtpd with 552 (it stops
+keeping the data once over the limit, so a huge message never sits in memory).
+
+The listener is a boundary: every Authentication-Results header a message arrives with is
+deleted; given a DNS resolver it checks SPF, DKIM and DMARC itself (intake.verify) and stamps
+its own header under its authserv-id before storing (without one, nothing is verified).
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from dns.resolver import Resolver
 
+from intake import verify
 from intake.sources.dropdir import deliver
 
 log = logging.getLogger(__name__)
@@ -23,9 +30,36 @@ log = logging.getLogger(__name__)
 class IntakeHandler:
     """aiosmtpd handler: one accepted recipient, messages stored before they are acknowledged."""
 
-    def __init__(self, *, intake_address: str, inbox: Path) -> None:
+    def __init__(
+        self,
+        *,
+        intake_address: str,
+        inbox: Path,
+        authserv_id: str = "docintake",
+        resolver: Resolver | None = None,
+    ) -> None:
         self.intake_address = intake_address.strip().lower()
         self.inbox = inbox
+        self.authserv_id = authserv_id
+        self.resolver = resolver
+
+    def _checked(self, raw: bytes, session: Session, envelope: Envelope) -> bytes:
+        """The message with the A-R headers it came with replaced by our own verdict."""
+        if self.resolver is None:  # no checks wanted (verification off): only strip
+            return verify.strip_results(raw)
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        try:
+            checked = verify.check_message(
+                raw,
+                client_ip=str(peer),
+                helo=session.host_name or "",
+                mail_from=envelope.mail_from or "",
+                resolver=self.resolver,
+            )
+        except Exception as exc:  # unverifiable mail is stored unverified, never lost
+            log.warning("sender checks failed (%s); stored unverified", type(exc).__name__)
+            return verify.strip_results(raw)
+        return verify.stamp(raw, authserv_id=self.authserv_id, checked=checked)
 
     async def handle_RCPT(
         self,
@@ -46,8 +80,10 @@ class IntakeHandler:
         raw = envelope.original_content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
+        loop = asyncio.get_running_loop()
         try:
-            await asyncio.get_running_loop().run_in_executor(None, deliver, self.inbox, raw)
+            stamped = await loop.run_in_executor(None, self._checked, raw, session, envelope)
+            await loop.run_in_executor(None, deliver, self.inbox, stamped)
         except OSError:
             log.exception("incoming message could not be stored")
             return "451 4.3.0 Could not store the message; try again later"
@@ -73,11 +109,18 @@ def start_listener(
     intake_address: str,
     inbox: Path,
     max_message_bytes: int,
+    authserv_id: str = "docintake",
+    resolver: Resolver | None = None,
 ) -> Controller:
     """Start the listener in a background thread; call `.stop()` on the result to end it."""
     inbox.mkdir(parents=True, exist_ok=True)
     controller = _Controller(
-        IntakeHandler(intake_address=intake_address, inbox=inbox),
+        IntakeHandler(
+            intake_address=intake_address,
+            inbox=inbox,
+            authserv_id=authserv_id,
+            resolver=resolver,
+        ),
         max_message_bytes=max_message_bytes,
         hostname=host,
         port=port,

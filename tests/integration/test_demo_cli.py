@@ -23,6 +23,12 @@ from handlers.models import Application, ApplicationStatus, User, UserRole
 cli = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def demo_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's own sender verification level (`demo run` sets it): the From is believed."""
+    monkeypatch.setenv("DOCINTAKE_SENDER_VERIFICATION", "off")
+
+
 def _invoke(*args: str) -> str:
     result = cli.invoke(app, list(args))
     assert result.exit_code == 0, result.output
@@ -88,15 +94,20 @@ def test_demo_send_gives_seven_requests_and_one_invalid(docintake_home: Path) ->
     assert len(replies) == 8
 
 
-def test_demo_send_twice_is_taken_once(docintake_home: Path) -> None:
-    """Sending the same sample batch again adds no application: the e-mails are the same."""
+def test_demo_send_twice_files_again_and_flags_the_reused_message_ids(
+    docintake_home: Path,
+) -> None:
+    """A batch sent again has the same Message-IDs, other bytes: filed again, flagged to staff."""
     _invoke("demo", "seed")
     _invoke("demo", "send")
     _invoke("intake", "once", "--settle-seconds", "0")
     _invoke("demo", "send")
     _invoke("intake", "once", "--settle-seconds", "0")
     with _uow(docintake_home) as uow:
-        assert len(uow.session.exec(select(Application)).all()) == 8
+        rows = uow.session.exec(select(Application).order_by(Application.id)).all()  # type: ignore[arg-type]
+        flagged = [{w["code"] for w in a.warnings} for a in rows[8:]]
+    assert len(rows) == 16
+    assert all("message_id_reused" in codes for codes in flagged)
 
 
 def test_demo_guide_says_where_to_look(

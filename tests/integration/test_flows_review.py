@@ -13,7 +13,7 @@ from sqlmodel import select
 from flows.review import Decision, decision_model, escape_markdown, review_markdown
 from handlers import decisions
 from handlers.db import UnitOfWork
-from handlers.models import Application, ApplicationStatus, Approval, OutboxMessage
+from handlers.models import Application, ApplicationStatus, Contract, OutboxMessage
 from handlers.request_types import REQUEST_TYPES
 from handlers.review_changes import BUILDERS
 from handlers.views import review_view
@@ -114,7 +114,12 @@ def _review(uow: UnitOfWork, form_type: str, fields: dict[str, Any], **kw: Any) 
     """The review text of a new application of this type on the seeded Ozols contract."""
     with uow:
         reference = f"LUR-2026-{uow.next_number('reference-2026'):06d}"
-        row = _application(id=None, reference=reference, form_type=form_type)
+        row = _application(
+            id=None,
+            reference=reference,
+            form_type=form_type,
+            sender_verified=kw.get("sender_verified", True),
+        )
         row.fields = {"contract_no": OZOLS_CONTRACT, "customer_name": OZOLS_NAME, **fields}
         uow.session.add(row)
         uow.commit()
@@ -148,7 +153,7 @@ def test_review_shows_the_contract_now_and_whose_balance_moves(uow: UnitOfWork) 
     moves = "50\\.00 EUR — jberzins → **50\\.00 EUR — Pēteris Liepa** ✱"
     assert f"- Atlikums pāriet / Balance moves: {moves}" in text
     assert "sha256 `" + "a" * 64 + "`" in text
-    assert "pārbaude nav zināma / verification unknown" in text
+    assert "anna@ozols\\.lv (✅ pārbaudīts / verified)" in text
 
 
 def test_review_marks_changed_company_details_and_says_two_approvals_up_front(
@@ -185,36 +190,20 @@ def test_review_escapes_what_the_client_wrote(uow: UnitOfWork) -> None:
     assert "- Mēneša maksa / Monthly amount: 140\\.00 EUR → **160\\.00 EUR** ✱" in text
 
 
-def _stored(uow: UnitOfWork, status: ApplicationStatus) -> int:
+def _stored(uow: UnitOfWork, status: ApplicationStatus, contact: str = "valde@ozols.lv") -> int:
+    with uow:
+        contract_id = uow.session.exec(select(Contract.id)).first()
+    if contract_id is None:
+        people = (("Anna", "anna@ozols.lv"), ("Valde", "valde@ozols.lv"))
+        contract_id = seed_contract(uow, authorized=people, users=()).contract_id
     with uow:
         reference = f"LUR-2026-{uow.next_number('reference-2026'):06d}"
-        row = _application(id=None, status=status, reference=reference)
-        row.fields = {**row.fields, "submitter_email": "valde@ozols.lv"}
+        row = _application(id=None, status=status, reference=reference, contract_id=contract_id)
+        row.fields = {**row.fields, "submitter_email": contact}
         uow.session.add(row)
         uow.commit()
         assert row.id is not None
         return row.id
-
-
-def test_decisions_are_recorded_once_and_set_the_status(uow: UnitOfWork) -> None:
-    """A first of two approvals keeps waiting; the final one approves; a retry adds nothing."""
-    application_id = _stored(uow, ApplicationStatus.awaiting_approval)
-    decisions.record_decision(
-        application_id, uow=uow, decision="approve", staff="Ilze", comment=None, final=False
-    )
-    assert decisions.get_application(application_id, uow=uow).status == (  # type: ignore[union-attr]
-        ApplicationStatus.awaiting_approval
-    )
-    for _ in range(2):
-        decisions.record_decision(
-            application_id, uow=uow, decision="approve", staff="Māris", comment=None, final=True
-        )
-    with uow:
-        staff = [a.staff for a in uow.session.exec(select(Approval))]
-    assert staff == ["Ilze", "Māris"]
-    assert decisions.get_application(application_id, uow=uow).status == (  # type: ignore[union-attr]
-        ApplicationStatus.approved
-    )
 
 
 def test_rejection_mails_the_comment_to_sender_and_contact(uow: UnitOfWork) -> None:
@@ -233,6 +222,27 @@ def test_rejection_mails_the_comment_to_sender_and_contact(uow: UnitOfWork) -> N
     assert decisions.get_application(application_id, uow=uow).status == (  # type: ignore[union-attr]
         ApplicationStatus.rejected
     )
+
+
+def test_a_contact_only_the_form_names_gets_no_copy(uow: UnitOfWork) -> None:
+    """The form's contact e-mail is copied only when the books hold it for the contract."""
+    application_id = _stored(uow, ApplicationStatus.awaiting_approval, "attacker@evil.lv")
+    decisions.reject_application(application_id, uow=uow, comment="Nē", titles=("LV", "EN"))
+    with uow:
+        mail = list(uow.session.exec(select(OutboxMessage)))
+        assert [(m.recipient, m.cc) for m in mail] == [("anna@ozols.lv", [])]
+
+
+def test_review_marks_an_unverified_sender_and_asks_for_two_approvals(uow: UnitOfWork) -> None:
+    """An application read without proof of its sender says so and needs two approvers."""
+    seed_contract(uow)
+    users = {"users": [{"first_name": "A", "last_name": "B"}]}
+    verified = _review(uow, "user_add", users)
+    assert "(✅ pārbaudīts / verified)" in verified
+    assert "Needs two approvals" not in verified
+    text = _review(uow, "user_add", users, sender_verified=False)
+    assert "⚠️ NAV pārbaudīts / NOT verified" in text
+    assert "Needs two approvals" in text.split("**Līgums tagad")[0]
 
 
 def test_only_a_waiting_application_expires(uow: UnitOfWork) -> None:

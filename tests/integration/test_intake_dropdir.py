@@ -22,6 +22,7 @@ from handlers.models import Application, InboundMessage, MessageStatus, OutboxMe
 from intake.pipeline import MessageOutcome, process_message
 from intake.sources.dropdir import deliver, process_inbox
 from tests.support.books import (
+    MX_TRUST,
     STAFF_ADDRESS,
     fee_increase_values,
     form_docx,
@@ -51,6 +52,7 @@ def _handler(engine: Engine, home: Path, today: date) -> Callable[[bytes], Messa
             home=home,
             today=today,
             staff_email=STAFF_ADDRESS,
+            trust=MX_TRUST,
         )
 
     return handle
@@ -158,12 +160,14 @@ def test_a_failure_leaves_the_file_for_the_next_pass(
 WORKER = """
 import os, signal, sys
 sys.path.insert(0, {repo!r})
-from handlers import applications
+from handlers import applications, inbound_messages
 from flows.intake_wiring import intake_once
 from flows.common import load_settings
 
 point = {point!r}
-original = getattr(applications, point.removeprefix("before_").removeprefix("after_"))
+name = point.removeprefix("before_").removeprefix("after_")
+module = applications if hasattr(applications, name) else inbound_messages
+original = getattr(module, name)
 
 def crashing(*args, **kwargs):
     if point.startswith("before_"):
@@ -172,7 +176,7 @@ def crashing(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
     return result
 
-setattr(applications, original.__name__, crashing)
+setattr(module, original.__name__, crashing)
 intake_once(load_settings(), settle_seconds=0)
 """
 
@@ -251,7 +255,7 @@ def test_intake_once_prints_a_line_per_message(
     assert "one.eml: done: 2 application(s) LUR-2026-000001, LUR-2026-000002" in lines[0] or (
         lines[0].startswith("one.eml: done: 2 application(s) LUR-")
     )
-    assert lines[1].startswith("two.eml: rejected: 0 application(s)")
+    assert lines[1].startswith("two.eml: quarantined: 0 application(s)")
     assert "2 message(s) processed" in result.output
     assert "x@elsewhere.lv" not in result.output  # no personal data in the summary
 
@@ -259,7 +263,7 @@ def test_intake_once_prints_a_line_per_message(
 def test_intake_once_on_a_fresh_home_makes_the_schema_and_writes_the_reply(
     docintake_home: Path,
 ) -> None:
-    """With no database yet, the schema is migrated; a stranger's reply lands in home/outbox."""
+    """With no database yet, the schema is migrated; a stranger is quarantined, not answered."""
     inbox = docintake_home / "inbox"
     inbox.mkdir()
     (inbox / "hello.eml").write_bytes(make_message(from_addr="x@elsewhere.lv"))
@@ -267,8 +271,7 @@ def test_intake_once_on_a_fresh_home_makes_the_schema_and_writes_the_reply(
     result = CliRunner().invoke(intake_app, ["once", "--settle-seconds", "0"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("hello.eml: rejected: 0 application(s)")
-    assert "outbox: 1 sent, 0 failed" in result.output
-    [reply] = list((docintake_home / "outbox").glob("*.eml"))
-    assert b"To: x@elsewhere.lv" in reply.read_bytes()
+    assert result.output.startswith("hello.eml: quarantined: 0 application(s)")
+    assert "outbox: 0 sent, 0 failed" in result.output
+    assert list((docintake_home / "outbox").glob("*.eml")) == []
     assert _names(inbox / "rejected") == ["hello.eml"]

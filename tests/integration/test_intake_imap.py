@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from handlers import applications
+from handlers import inbound_messages
 from handlers.db import UnitOfWork
 from handlers.models import Application, ImapMailboxState, MessageStatus, OutboxMessage
 from intake.pipeline import MessageOutcome, process_message
 from intake.sources import imap
 from intake.sources.imap import ImapConfig
 from tests.support.books import (
+    MX_TRUST,
     STAFF_ADDRESS,
     fee_increase_values,
     form_docx,
@@ -46,6 +47,7 @@ def handle(engine: Engine, uow: UnitOfWork, tmp_path: Path, today: date) -> Hand
             home=tmp_path / "var",
             today=today,
             staff_email=STAFF_ADDRESS,
+            trust=MX_TRUST,
         )
 
     return run
@@ -118,7 +120,7 @@ def test_messages_become_applications_and_move_to_processed_or_rejected(
 
     assert [o.status for o in outcomes] == [
         MessageStatus.done,
-        MessageStatus.rejected,
+        MessageStatus.quarantined,
         MessageStatus.rejected,
     ]
     assert _rows(engine, Application) == 1
@@ -178,7 +180,7 @@ def test_a_recreated_folder_with_new_uidvalidity_is_read_from_the_start(
     client.append("Intake", _form_message("150"))
     session = imap.connect(config)
     imap.poll_once(session, config, handle=handle, uow_factory=factory)
-    first = applications.imap_last_uid(config.mailbox_key, 0, uow=factory())
+    first = inbound_messages.imap_last_uid(config.mailbox_key, 0, uow=factory())
     assert first == 0  # a different UIDVALIDITY is never trusted
 
     client.delete_folder("Intake")

@@ -26,8 +26,10 @@ from handlers.models import (
 from intake import store
 from intake.mime import Limits
 from intake.pipeline import MessageOutcome, process_message
+from intake.senders import Trust, Verification
 from tests.support.books import (
     ANNA,
+    MX_TRUST,
     STAFF_ADDRESS,
     fee_increase_values,
     form_docx,
@@ -60,6 +62,7 @@ def process(engine: Engine, uow: UnitOfWork, home: Path, today: date) -> Process
             "home": home,
             "today": today,
             "staff_email": STAFF_ADDRESS,
+            "trust": MX_TRUST,
         }
         options.update(kwargs)
         return process_message(raw, **options)  # type: ignore[arg-type]
@@ -136,19 +139,38 @@ def test_an_invalid_form_is_recorded_invalid_and_answered_field_by_field(
 def test_the_same_message_twice_makes_one_application_and_one_receipt(
     process: Process, engine: Engine
 ) -> None:
-    """Redelivery (same bytes, or same Message-ID with other bytes) is recognized."""
+    """Redelivery of the same bytes is recognized: one message, one application, one receipt."""
     raw = make_message(attachments=(("a.docx", _fee_form()),), message_id="<same@ozols.lv>")
     first = process(raw)
     again = process(raw)
-    resent = process(raw.replace(b"Iesniegums", b"Iesniegums (again)", 1))
 
     assert not first.already_processed
     assert again.already_processed
-    assert resent.already_processed
-    assert again.application_ids == first.application_ids == resent.application_ids
+    assert again.application_ids == first.application_ids
     assert len(_all(engine, InboundMessage)) == 1
     assert len(_all(engine, Application)) == 1
     assert len(_outbox(engine)) == 1
+
+
+def test_the_same_message_id_with_other_bytes_is_processed_and_flagged(
+    process: Process, engine: Engine
+) -> None:
+    """A reused Message-ID (copier, or a stranger who took it) does not swallow the real mail."""
+    stranger = make_message(from_addr="someone@elsewhere.lv", message_id="<same@ozols.lv>")
+    first = process(stranger)
+    resent = process(
+        make_message(attachments=(("a.docx", _fee_form()),), message_id="<same@ozols.lv>")
+    )
+
+    assert first.status is MessageStatus.quarantined
+    assert not resent.already_processed
+    assert resent.status is MessageStatus.done
+    [app] = _all(engine, Application)
+    assert resent.valid_application_ids == [app.id]
+    assert "message_id_reused" in {w["code"] for w in app.warnings}
+    rows = _all(engine, InboundMessage)
+    assert [row.same_message_id_as for row in rows] == [None, rows[0].id]
+    assert [m.recipient for m in _outbox(engine)] == [ANNA[1]]
 
 
 def test_the_same_document_in_a_new_message_is_flagged_as_a_duplicate(
@@ -170,9 +192,8 @@ def test_spoofed_authorized_sender_is_quarantined_not_processed(
     process: Process, engine: Engine
 ) -> None:
     """dmarc=fail holds the message for staff: no application, no reply to the From address."""
-    raw = make_message(
-        attachments=(("a.docx", _fee_form()),),
-        headers=(("Authentication-Results", "mx.example.lv; spf=pass; dmarc=fail"),),
+    raw = b"Authentication-Results: mx.example.lv; spf=pass; dmarc=fail\r\n" + make_message(
+        attachments=(("a.docx", _fee_form()),), verified=False
     )
     outcome = process(raw)
 
@@ -184,16 +205,31 @@ def test_spoofed_authorized_sender_is_quarantined_not_processed(
     assert "dmarc=fail" in mail.context["reason"]
 
 
-def test_require_dmarc_pass_holds_messages_without_it(process: Process, engine: Engine) -> None:
-    """With the setting on, a message with no DMARC verdict is quarantined."""
-    outcome = process(make_message(attachments=(("a.docx", _fee_form()),)), require_dmarc_pass=True)
+def test_unverified_mail_is_held_under_require(process: Process, engine: Engine) -> None:
+    """No trusted verdict under `require`: quarantined, staff told, the sender not written to."""
+    outcome = process(make_message(attachments=(("a.docx", _fee_form()),), verified=False))
     assert outcome.status is MessageStatus.quarantined
+    assert _all(engine, Application) == []
+    assert [(m.template, m.recipient) for m in _outbox(engine)] == [("quarantined", STAFF_ADDRESS)]
 
 
-def test_unknown_sender_gets_unknown_sender_and_nothing_is_recorded(
-    process: Process, engine: Engine
-) -> None:
-    """A From address of no contract is answered with who may submit; no application."""
+def test_unverified_mail_is_read_and_flagged_under_flag(process: Process, engine: Engine) -> None:
+    """Under `flag` the application is made, marked not verified, and nobody is written to."""
+    outcome = process(
+        make_message(attachments=(("a.docx", _fee_form()),), verified=False),
+        trust=Trust(level=Verification.flag, trusted_authserv_ids=("mx.example.lv",)),
+    )
+    assert outcome.status is MessageStatus.done
+    [app] = _all(engine, Application)
+    assert outcome.valid_application_ids == [app.id]
+    assert app.sender_verified is False
+    assert _outbox(engine) == []
+    [message] = _all(engine, InboundMessage)
+    assert message.sender_verified is False
+
+
+def test_unknown_sender_is_quarantined_and_never_answered(process: Process, engine: Engine) -> None:
+    """A From address of no contract gets nothing back (no backscatter); staff see it listed."""
     raw = make_message(
         from_addr="stranger@elsewhere.lv",
         attachments=(("a.docx", _fee_form()),),
@@ -201,19 +237,25 @@ def test_unknown_sender_gets_unknown_sender_and_nothing_is_recorded(
     )
     outcome = process(raw)
 
-    assert outcome.status is MessageStatus.rejected
+    assert outcome.status is MessageStatus.quarantined
     assert _all(engine, Application) == []
-    [mail] = _outbox(engine)
-    assert (mail.template, mail.recipient) == ("unknown_sender", "stranger@elsewhere.lv")
+    assert _outbox(engine) == []
 
 
-def test_a_user_of_the_contract_may_submit(process: Process, engine: Engine) -> None:
-    """Users' e-mails authorize as well as authorized persons' (case-insensitively)."""
+def test_a_user_who_is_not_an_authorized_person_is_refused(
+    process: Process, engine: Engine
+) -> None:
+    """A user of the contract is in the books but may not file: invalid, and told why."""
     outcome = process(
         make_message(from_addr="Janis.Berzins@OZOLS.lv", attachments=(("a.docx", _fee_form()),))
     )
     assert outcome.status is MessageStatus.done
-    assert len(outcome.valid_application_ids) == 1
+    assert outcome.valid_application_ids == []
+    [app] = _all(engine, Application)
+    assert app.status is ApplicationStatus.invalid
+    assert [e["code"] for e in app.errors] == ["sender_not_authorized"]
+    [mail] = _outbox(engine)
+    assert (mail.template, mail.recipient) == ("form_rejected", "janis.berzins@ozols.lv")
 
 
 def test_legacy_doc_gets_unsupported_attachment(process: Process, engine: Engine) -> None:
@@ -264,22 +306,20 @@ def test_a_too_large_message_is_refused_with_a_reason(process: Process, engine: 
 
 
 def test_contact_email_of_the_same_contract_gets_a_copy(process: Process, engine: Engine) -> None:
-    """The form's contact e-mail is copied when it belongs to the contract, not otherwise."""
+    """The form's contact e-mail is copied when the books hold it for the contract, else not."""
     process(
         make_message(
-            from_addr="janis.berzins@ozols.lv",
-            attachments=(("a.docx", _fee_form(submitter_email="anna.kalnina@ozols.lv")),),
+            attachments=(("a.docx", _fee_form(submitter_email="janis.berzins@ozols.lv")),),
         )
     )
     process(
         make_message(
-            from_addr="janis.berzins@ozols.lv",
             attachments=(("b.docx", _fee_form(submitter_email="x@evil.example", new_fee="160")),),
         )
     )
     first, second = _outbox(engine)
-    assert first.cc == ["anna.kalnina@ozols.lv"]
-    assert second.cc == []
+    assert (first.recipient, first.cc) == (ANNA[1], ["janis.berzins@ozols.lv"])
+    assert (second.recipient, second.cc) == (ANNA[1], [])
 
 
 def test_references_count_up_across_messages(process: Process, engine: Engine) -> None:
@@ -351,3 +391,43 @@ def test_mutated_messages_always_reach_a_final_state(process: Process, raw: byte
     outcome = process(raw)
     assert outcome.final
     assert not outcome.already_processed
+
+
+def test_a_message_that_keeps_failing_is_quarantined_on_the_third_try(
+    process: Process, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No poison: two failed tries are retried, the third quarantines, staff and client told."""
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise ValueError("the database refused the row")
+
+    monkeypatch.setattr("handlers.applications.create_application", refused)
+    raw = make_message(attachments=(("a.docx", _fee_form()),))
+    for _try in range(2):
+        with pytest.raises(ValueError, match="refused"):
+            process(raw)
+    third = process(raw)
+    fourth = process(raw)
+
+    assert third.status is MessageStatus.quarantined
+    assert third.reason == "could not be read (ValueError)"
+    assert fourth.already_processed
+    mails = sorted((m.template, m.recipient) for m in _outbox(engine))
+    assert mails == [("quarantined", STAFF_ADDRESS), ("unsupported_attachment", ANNA[1])]
+    [message] = _all(engine, InboundMessage)
+    assert message.attempts == 3
+
+
+def test_a_stranger_whose_message_keeps_failing_is_never_answered(
+    process: Process, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger's message that keeps failing reaches staff only, never the stranger."""
+    monkeypatch.setattr(
+        "intake.pipeline._read", lambda *a, **k: (_ for _ in ()).throw(RecursionError())
+    )
+    raw = make_message(from_addr="someone@elsewhere.lv")
+    for _try in range(2):
+        with pytest.raises(RecursionError):
+            process(raw)
+    assert process(raw).status is MessageStatus.quarantined
+    assert [(m.template, m.recipient) for m in _outbox(engine)] == [("quarantined", STAFF_ADDRESS)]

@@ -27,6 +27,7 @@ from typing import Self
 
 import pytest
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER = "intake"
@@ -195,15 +196,26 @@ namespace inbox {{
 
     def client(self) -> IMAPClient:
         """A logged-in imapclient connection."""
-        client = IMAPClient(
-            self.host,
-            port=self.port,
-            ssl=self.tls,
-            ssl_context=self.ssl_context() if self.tls else None,
-            timeout=10,
-        )
-        client.login(self.user, self.password)
-        return client
+        # On a busy machine Dovecot accepts connections before its auth process is up and
+        # answers "[UNAVAILABLE] Temporary authentication failure": try again for a while.
+        deadline = time.monotonic() + 15
+        while True:
+            client = IMAPClient(
+                self.host,
+                port=self.port,
+                ssl=self.tls,
+                ssl_context=self.ssl_context() if self.tls else None,
+                timeout=10,
+            )
+            try:
+                client.login(self.user, self.password)
+            except LoginError as exc:
+                client.shutdown()
+                if "UNAVAILABLE" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+                continue
+            return client
 
     def stop(self) -> None:
         """Stop Dovecot, wait for it and remove its folder."""

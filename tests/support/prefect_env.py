@@ -308,6 +308,9 @@ def prefect_env_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pr
         DOCINTAKE_UNRESPONSIVE_SECONDS="45",
         DOCINTAKE_STAFF_EMAIL=STAFF_EMAIL,
         DOCINTAKE_STAFF_TOTP_KEY=staff_key,
+        # The flows' mail is from the demo's and the tests' own hands, with no boundary to
+        # vouch for it; sender verification has tests of its own (test_intake_trust*.py).
+        DOCINTAKE_SENDER_VERIFICATION="off",
         PREFECT_LOGGING_LEVEL="INFO",
     )
     env.pop("DOCINTAKE_SMTP_HOST", None)

@@ -1,7 +1,7 @@
 """staff: enrolled staff with TOTP secrets; applications can be cancelled by staff
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0002
 Create Date: 2026-11-30 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '0005'
-down_revision: str | None = '0004'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
