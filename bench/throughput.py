@@ -9,7 +9,13 @@ serve` runs it), SQLite under a temporary home, mail written to home/outbox. Mea
 3. all N approved through the API → seconds until every credentials/confirmation e-mail left,
    and the median approval → e-mail latency;
 4. the floor: the same N e-mails through the same intake, checks, handlers and delivery in
-   one process with no Prefect, and the ratio.
+   one process with no Prefect, and the ratio;
+5. what the staff code check adds to an approval: `verify_decision` (stored-verdict lookup,
+   staff row, decrypting the secret, TOTP comparison, verdict row, commit) per call, beside
+   the approval's own `record_decision` write as the floor, on the same SQLite database.
+
+Every approval is made by its own enrolled bench staff member with their current code (a code
+works once per person, so one person could not approve hundreds within 30 seconds).
 
     .venv/bin/python bench/throughput.py            # 200 e-mails
     .venv/bin/python bench/throughput.py --n 1000   # the 1,000-waiting memory figure (slow)
@@ -40,6 +46,7 @@ from uuid import UUID
 _ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(_ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != _ROOT / "bench"]
 
+import pyotp  # noqa: E402
 from prefect.client.orchestration import PrefectClient  # noqa: E402
 from sqlmodel import select  # noqa: E402
 from stdnum.lv import pvn  # noqa: E402
@@ -64,6 +71,13 @@ from handlers.models import (  # noqa: E402
     OutboxStatus,
 )
 from handlers.operations import apply_application  # noqa: E402
+from handlers.staff import (  # noqa: E402
+    DecisionAttempt,
+    EnrolStaff,
+    enrol_staff,
+    new_key,
+    verify_decision,
+)
 from intake.pipeline import process_message  # noqa: E402
 from intake.sources.dropdir import deliver  # noqa: E402
 
@@ -210,14 +224,33 @@ async def suspended_count(api_url: str) -> int:
         )
 
 
-async def approve_all(api_url: str, run_ids: list[str]) -> dict[str, datetime]:
-    """Resume every waiting run with an approval; the moment each was sent."""
+def enrol_bench_staff(engine: Any, n: int, key: str) -> list[tuple[str, str]]:
+    """N enrolled staff; (username, secret) each."""
+    staff = []
+    for i in range(n):
+        enrolment = enrol_staff(
+            EnrolStaff(username=f"bench{i:04d}", full_name=f"Bench {i}", email="b@example.lv"),
+            uow=UnitOfWork(engine),
+            key=key,
+        )
+        staff.append((enrolment.username, enrolment.secret))
+    return staff
+
+
+async def approve_all(
+    api_url: str, run_ids: list[str], staff: dict[str, tuple[str, str]]
+) -> dict[str, datetime]:
+    """Resume every waiting run with an approval by its staff member; when each was sent."""
     sent: dict[str, datetime] = {}
     async with PrefectClient(api_url) as client:
         for run_id in run_ids:
-            result = await client.resume_flow_run(
-                UUID(run_id), run_input={"decision": "approve", "staff": "Bench"}
-            )
+            username, secret = staff[run_id]
+            run_input = {
+                "decision": "approve",
+                "staff": username,
+                "code": pyotp.TOTP(secret).now(),
+            }
+            result = await client.resume_flow_run(UUID(run_id), run_input=run_input)
             if result.status.value != "ACCEPT":
                 raise RuntimeError(f"resume refused: {result.details}")
             sent[run_id] = datetime.now(UTC)
@@ -257,6 +290,8 @@ def with_prefect(
     database_url = f"sqlite:///{home / 'docintake.db'}"
     engine = make_engine(database_url)
     contracts = seed(engine, n)
+    key = new_key()
+    bench_staff = enrol_bench_staff(engine, n, key)
     server = PrefectServer(home / "prefect", free_port(), database_url=prefect_database_url)
     server.start()
     settings = Settings(
@@ -270,6 +305,7 @@ def with_prefect(
         DOCINTAKE_RUNNER_POLL_SECONDS=str(poll),
         PREFECT_LOGGING_LEVEL="WARNING",
     )
+    env.update(DOCINTAKE_STAFF_TOTP_KEY=key)
     env.pop("DOCINTAKE_SMTP_HOST", None)
     log = (home / "serve.log").open("wb")
     serving = subprocess.Popen(
@@ -309,12 +345,13 @@ def with_prefect(
                 a.flow_run_id or ""
                 for a in uow.session.exec(select(Application).order_by(Application.id))  # type: ignore[arg-type]
             ]
+        staff_of = dict(zip(run_ids, bench_staff, strict=True))
         # A few runs are held back and approved one at a time afterwards: the latency a
         # member of staff sees, apart from the queue a bulk approval of everything builds.
         held = run_ids[len(run_ids) - single :] if single else []
         bulk = run_ids[: len(run_ids) - len(held)]
         started = time.monotonic()
-        approved_at = asyncio.run(approve_all(server.api_url, bulk))
+        approved_at = asyncio.run(approve_all(server.api_url, bulk, staff_of))
 
         def all_sent(expected: int) -> bool:
             if count_status(engine, ApplicationStatus.applied) < expected:
@@ -330,7 +367,7 @@ def with_prefect(
         figures["median_approval_to_mail_s"] = statistics.median(latencies(engine, approved_at))
         single_at: dict[str, datetime] = {}
         for number, run_id in enumerate(held, start=1):
-            single_at.update(asyncio.run(approve_all(server.api_url, [run_id])))
+            single_at.update(asyncio.run(approve_all(server.api_url, [run_id], staff_of)))
             wait(partial(all_sent, len(bulk) + number), "one e-mail sent", timeout=600)
         if held:
             figures["median_single_approval_to_mail_s"] = statistics.median(
@@ -350,6 +387,8 @@ def floor(n: int, root: Path) -> float:
     home.mkdir()
     engine = make_engine(f"sqlite:///{home / 'docintake.db'}")
     contracts = seed(engine, n)
+    key = new_key()
+    bench_staff = iter(enrol_bench_staff(engine, n, key))
     raws = [message(i, books) for i, books in enumerate(contracts)]
     settings = Settings(home=home)
 
@@ -372,15 +411,30 @@ def floor(n: int, root: Path) -> float:
                 today=TODAY,
             )
             decisions.mark_awaiting_approval(application_id, uow=uow(), flow_run_id="floor")
+            username, secret = next(bench_staff)
+            verdict = verify_decision(
+                DecisionAttempt(
+                    application_id=application_id,
+                    flow_run_id="floor",
+                    pause_key="decision-1-1",
+                    decision="approve",
+                    staff=username,
+                    code=pyotp.TOTP(secret).now(),
+                ),
+                uow=uow(),
+                key=key,
+                now=datetime.now(UTC),
+            )
+            assert verdict.ok, verdict
             decisions.record_decision(
                 application_id,
                 uow=uow(),
                 decision="approve",
-                staff="Bench",
+                staff=username,
                 comment=None,
                 final=True,
             )
-            apply_application(application_id, uow=uow(), today=TODAY, actor="Bench")
+            apply_application(application_id, uow=uow(), today=TODAY, actor=username)
     asyncio.run(deliver_pending(uow_factory=uow, transport=transport_for(settings), home=home))
     elapsed = time.monotonic() - started
     engine.dispose()
@@ -392,6 +446,60 @@ def _postgres_url() -> Any:
     from tests.support.databases import fresh_postgres
 
     return fresh_postgres("docintake_bench_prefect")
+
+
+def code_check_cost(n: int, root: Path) -> dict[str, float]:
+    """Per approval: the code check's seconds, and the approval's own decision write (floor)."""
+    home = root / "code-check"
+    home.mkdir()
+    engine = make_engine(f"sqlite:///{home / 'docintake.db'}")
+    contracts = seed(engine, 1)
+    key = new_key()
+    staff = enrol_bench_staff(engine, n, key)
+    with UnitOfWork(engine) as uow:
+        application = Application(
+            reference="LUR-BENCH-1",
+            document_sha256="0" * 64,
+            form_type="user_add",
+            contract_no=contracts[0][1],
+            status=ApplicationStatus.awaiting_approval,
+        )
+        uow.session.add(application)
+        uow.commit()
+        assert application.id is not None
+        application_id = application.id
+    checks: list[float] = []
+    writes: list[float] = []
+    for username, secret in staff:
+        attempt = DecisionAttempt(
+            application_id=application_id,
+            flow_run_id="bench",
+            pause_key="decision-1-1",
+            decision="approve",
+            staff=username,
+            code=pyotp.TOTP(secret).now(),
+        )
+        started = time.perf_counter()
+        verdict = verify_decision(attempt, uow=UnitOfWork(engine), key=key, now=datetime.now(UTC))
+        checks.append(time.perf_counter() - started)
+        assert verdict.ok, verdict
+        started = time.perf_counter()
+        decisions.record_decision(
+            application_id,
+            uow=UnitOfWork(engine),
+            decision="approve",
+            staff=username,
+            comment=None,
+            final=False,
+        )
+        writes.append(time.perf_counter() - started)
+    engine.dispose()
+    checks.sort()
+    return {
+        "check_median_ms": statistics.median(checks) * 1000,
+        "check_p95_ms": checks[int(len(checks) * 0.95) - 1] * 1000,
+        "write_median_ms": statistics.median(writes) * 1000,
+    }
 
 
 def main() -> None:
@@ -411,6 +519,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
     parser.add_argument(
+        "--code-check-only",
+        action="store_true",
+        help="only measure what the staff code check adds to an approval (no Prefect)",
+    )
+    parser.add_argument(
         "--waiting-only",
         action="store_true",
         help="stop once all runs wait: the memory and process count of many waiting runs",
@@ -418,9 +531,16 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="docintake-throughput-"))
     os.environ.pop("PREFECT_API_URL", None)
+    if args.code_check_only:
+        try:
+            print_code_check(code_check_cost(args.n, root))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        return
     load = os.getloadavg()[0]
     try:
         with contextlib.ExitStack() as stack:
+            cost = code_check_cost(args.n, root)
             prefect_url = None
             if args.prefect_db == "postgres":
                 url = stack.enter_context(_postgres_url())
@@ -460,12 +580,28 @@ def main() -> None:
         if "engine_rss_done_mb" in figures
         else None,
         "load_average_at_start": round(load, 1),
+        "code_check_median_ms": round(cost["check_median_ms"], 1),
+        "decision_write_median_ms": round(cost["write_median_ms"], 1),
     }
     if args.json:
         print(json.dumps(result))
         return
     for key, value in result.items():
         print(f"{key:32} {value}")
+    print_code_check(cost)
+
+
+def print_code_check(cost: dict[str, float]) -> None:
+    """The code check's cost per approval beside the approval's own decision write."""
+    print(
+        f"staff code check per approval:        {cost['check_median_ms']:.1f} ms median, "
+        f"{cost['check_p95_ms']:.1f} ms p95 (budget 50 ms)"
+    )
+    print(f"floor: recording the decision:        {cost['write_median_ms']:.1f} ms median")
+    print(
+        f"code check / decision write:          "
+        f"{cost['check_median_ms'] / cost['write_median_ms']:.1f}×"
+    )
 
 
 if __name__ == "__main__":

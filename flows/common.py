@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,30 @@ def load_settings() -> Settings:
 def engine_for(url: str) -> Engine:
     """One engine per database URL per process."""
     return make_engine(url)
+
+
+def staff_key(settings: Settings) -> str:
+    """The key that encrypts staff TOTP secrets: the setting, else a key file made under home.
+
+    The file is created once (mode 0600) so the embedded default needs no set-up; several hosts
+    must share DOCINTAKE_STAFF_TOTP_KEY instead.
+    """
+    if settings.staff_totp_key is not None:
+        return settings.staff_totp_key.get_secret_value()
+    path = settings.staff_key_file
+    if not path.exists():
+        from handlers.staff import new_key
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(new_key())
+        # A hard link appears whole or not at all: two first users never get two keys.
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
+    return path.read_text().strip()
 
 
 def uow_factory(settings: Settings) -> UnitOfWork:

@@ -6,6 +6,11 @@ two, a crash used to lose the decision: restarting a crashed run (AwaitingRetry)
 inputs. So the decision is copied to an approval row first — by the engine right after it claims
 a run, and by recovery before it restarts one. The flow's own `record_decision` finds the row
 and does nothing more; `wait_for_decision` takes it instead of asking again.
+
+A copied decision passes exactly the flow's check first (`handlers.staff.verify_decision`: the
+form's rules, then the staff member's one-time code), attempt by attempt under the same keys, so
+a decision made through the API without a valid code is never recorded, and the flow later
+reads the same stored verdicts instead of seeing the codes as reused.
 """
 
 from __future__ import annotations
@@ -13,16 +18,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import PrefectClient
 from pydantic import ValidationError
 
-from flows.common import load_settings, uow_factory
-from flows.review import Decision, decision_problem
+from flows.common import load_settings, staff_key, uow_factory
+from flows.review import Decision
 from handlers import decisions
 from handlers.db import UnitOfWork
+from handlers.staff import DecisionAttempt, verify_decision
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +41,17 @@ _RESPONSE_KEY = re.compile(r"^suspended-decision-(\d+)-(\d+)-response$")
 _INPUT_LIMIT = 100
 
 
-def given_decisions(inputs: dict[str, Any]) -> dict[int, list[Decision]]:
+@dataclass(frozen=True)
+class Given:
+    """One decision as the run's input holds it: its attempt number and what staff sent."""
+
+    attempt: int
+    decision: Decision
+
+
+def given_decisions(inputs: dict[str, Any]) -> dict[int, list[Given]]:
     """The decisions in a run's inputs by stage, attempts in order; unreadable ones dropped."""
-    found: dict[int, list[tuple[int, Decision]]] = {}
+    found: dict[int, list[Given]] = {}
     for key, value in inputs.items():
         match = _RESPONSE_KEY.match(key)
         if match is None:
@@ -44,17 +60,25 @@ def given_decisions(inputs: dict[str, Any]) -> dict[int, list[Decision]]:
             decision = Decision.model_validate(value)
         except ValidationError:
             continue
-        found.setdefault(int(match[1]), []).append((int(match[2]), decision))
-    return {stage: [d for _a, d in sorted(given)] for stage, given in found.items()}
+        found.setdefault(int(match[1]), []).append(Given(int(match[2]), decision))
+    return {stage: sorted(given, key=lambda g: g.attempt) for stage, given in found.items()}
 
 
 def record_given(
-    application_id: int, given: dict[int, list[Decision]], *, uow: UnitOfWork | None = None
+    application_id: int,
+    given: dict[int, list[Given]],
+    *,
+    flow_run_id: str,
+    uow: UnitOfWork | None = None,
+    key: str | None = None,
 ) -> int:
-    """Record the decisions not yet in our database, stage by stage; how many were new."""
+    """Record the decisions that stand and are not yet in our database; how many were new."""
     from handlers.request_types import needs_two_approvals
 
-    uow = uow or uow_factory(load_settings())
+    if uow is None or key is None:
+        settings = load_settings()
+        uow = uow or uow_factory(settings)
+        key = key or staff_key(settings)
     application = decisions.get_application(application_id, uow=uow)
     if application is None:
         return 0
@@ -70,19 +94,38 @@ def record_given(
         if len(approvals) < stage - 1:
             break  # an earlier stage is missing: the flow will ask for it
         first_staff = approvals[0].staff if stage == 2 and approvals else None
-        # The last attempt that stands; refused ones the flow asks again.
-        standing = [d for d in given[stage] if decision_problem(d, first_staff=first_staff) is None]
-        if not standing:
+        standing: tuple[Decision, str] | None = None
+        # In the flow's order: the first attempt whose check passes is the one that stands.
+        for item in given[stage]:
+            verdict = verify_decision(
+                DecisionAttempt(
+                    application_id=application_id,
+                    flow_run_id=flow_run_id,
+                    pause_key=f"decision-{stage}-{item.attempt}",
+                    decision=item.decision.decision,
+                    staff=item.decision.staff,
+                    code=item.decision.code,
+                    comment=item.decision.comment,
+                    first_staff=first_staff,
+                ),
+                uow=uow,
+                key=key,
+                now=datetime.now(UTC),
+            )
+            if verdict.ok:
+                standing = (item.decision, verdict.username)
+                break
+        if standing is None:
             break
-        decision = standing[-1]
+        decision, username = standing
         final = decision.decision == "reject" or not four_eyes or stage >= 2
         approvals.append(
             decisions.record_decision(
                 application_id,
                 uow=uow,
                 decision=decision.decision,
-                staff=decision.staff,
-                comment=decision.comment,
+                staff=username,
+                comment=decision.comment or None,
                 final=final,
             )
         )
@@ -100,7 +143,9 @@ async def capture_decisions(client: PrefectClient, flow_run_id: UUID, applicatio
     if not inputs:
         return 0
     values = {item.key: item.decoded_value for item in inputs}
-    recorded = await asyncio.to_thread(record_given, application_id, given_decisions(values))
+    recorded = await asyncio.to_thread(
+        record_given, application_id, given_decisions(values), flow_run_id=str(flow_run_id)
+    )
     if recorded:
         log.info("recorded %d decision(s) given on flow run %s", recorded, flow_run_id)
     return recorded

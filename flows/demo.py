@@ -14,13 +14,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlmodel import select
-
 from forms import render_form
 from forms.catalogue import FORM_CODES
+from handlers import views
 from handlers.books import ImportReport, Progress, import_file
 from handlers.db import UnitOfWork
-from handlers.models import Customer
 from handlers.portal_people import issue_demo_passwords
 from intake.sources.dropdir import deliver
 
@@ -271,8 +269,7 @@ def drop_mails(inbox: Path, mails: list[SampleMail]) -> list[Path]:
 
 def books_empty(*, uow: UnitOfWork) -> bool:
     """True when the accounts database holds no customer yet."""
-    with uow:
-        return uow.session.exec(select(Customer.id).limit(1)).first() is None
+    return views.customer_count(uow=uow) == 0
 
 
 # Demo logins with a password to try in the portal: a user and an accountant the samples leave

@@ -6,13 +6,12 @@ import asyncio
 
 from prefect import flow, get_run_logger, task
 from prefect.deployments import arun_deployment
-from sqlmodel import select
 
 from flows.common import load_settings, uow_factory
 from flows.markdown import escape_markdown
 from flows.request_flow import IO_BACKOFF, IO_RETRIES, deliver_mail
-from handlers import decisions
-from handlers.models import Application, ApplicationStatus
+from handlers import decisions, views
+from handlers.models import Application
 
 # Request runs the intake starts concurrently.
 START_AT_ONCE = 8
@@ -41,7 +40,7 @@ def run_tags(application: Application) -> list[str]:
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
 def take_new_mail() -> int:
     """Take in what waits in the drop folder; the number of messages taken."""
-    from flows.cli_intake import message_handler
+    from flows.intake_wiring import message_handler
     from intake.sources.dropdir import process_inbox
 
     settings = load_settings()
@@ -55,18 +54,7 @@ def take_new_mail() -> int:
 
 def applications_to_start() -> list[int]:
     """Valid applications that no request run carries yet, oldest first."""
-    uow = uow_factory(load_settings())
-    with uow:
-        ids = uow.session.exec(
-            select(Application.id)
-            .where(
-                Application.status == ApplicationStatus.received,
-                Application.flow_run_id.is_(None),  # type: ignore[union-attr]
-                Application.form_type.is_not(None),  # type: ignore[union-attr]
-            )
-            .order_by(Application.id)  # type: ignore[arg-type]
-        ).all()
-    return [i for i in ids if i is not None]
+    return views.applications_to_start(uow=uow_factory(load_settings()))
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF, persist_result=False)

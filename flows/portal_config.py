@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows.cli_intake import limits_from
 from flows.delivery import outbox_sender, transport_for
+from flows.intake_wiring import limits_from
 from flows.settings import Settings
 from handlers.portal_sessions import SessionPolicy, ThrottlePolicy
 from portal.config import PortalConfig

@@ -204,9 +204,42 @@ async def ensure_unresponsive_run_automation(settings: Settings, client: Prefect
         await client.update_automation(current.id, wanted)
 
 
+async def end_cancelled_runs(settings: Settings, client: PrefectClient) -> list[str]:
+    """End the open applications whose run a person cancelled (the UI's Cancel); references.
+
+    A suspended run cancelled in the UI never runs again, so its application would wait for
+    ever: it ends as cancelled by staff, and the client is told once.
+    """
+    from flows.review import form_titles
+
+    open_runs = decisions.open_runs(uow=uow_factory(settings))
+    run_ids = list(open_runs)
+    ended: list[str] = []
+    for start in range(0, len(run_ids), BATCH):
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[UUID(i) for i in run_ids[start : start + BATCH]]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CANCELLED])),
+            )
+        )
+        for run in runs:
+            if interrupted(run.state):
+                continue
+            application = decisions.application_of_run(str(run.id), uow=uow_factory(settings))
+            titles = form_titles(application.form_type if application else None)
+            reference = decisions.cancel_application(
+                str(run.id), uow=uow_factory(settings), titles=titles
+            )
+            if reference is not None:
+                log.warning("%s: run cancelled by a person; application cancelled", reference)
+                ended.append(reference)
+    return ended
+
+
 async def housekeeping(settings: Settings) -> list[str]:
-    """One pass: restart interrupted runs, then send due mail; the references restarted."""
+    """One pass: restart interrupted runs, end cancelled ones, send due mail; those restarted."""
     async with get_client() as client:
         restarted = await restart_interrupted_runs(settings, client)
+        await end_cancelled_runs(settings, client)
     await deliver_due_mail(settings)
     return restarted

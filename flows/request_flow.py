@@ -10,7 +10,7 @@ idempotent by the application's id besides.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -18,11 +18,14 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.flow_runs import asuspend_flow_run
 from prefect.runtime import flow_run as current_run
 
-from flows.common import deliver_due_mail, load_settings, uow_factory
-from flows.markdown import escape_markdown
-from flows.review import Decision, decision_model, decision_problem, form_titles, review_markdown
+from flows.common import deliver_due_mail, load_settings, staff_key, uow_factory
+from flows.review import Decision, decision_model, form_titles, review_markdown
 from handlers import decisions
+from handlers.messages import message
 from handlers.models import Application
+from handlers.staff import CodeCheck, DecisionAttempt, list_staff, verify_decision
+from handlers.threads import ClientAnswerView, client_answers
+from handlers.views import ReviewView, review_view
 
 
 class SuspensionIsNoError(logging.Filter):
@@ -111,14 +114,22 @@ def mark_waiting(application_id: int, flow_run_id: str) -> str:
 # the persisted None is what keeps a resumed run from publishing the artifact again.
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
 async def publish_review(application_id: int) -> None:
-    """Publish the review artifact: the parsed fields, warnings, sender and document."""
-    application = _application(application_id)
-    markdown = review_markdown(application, home=load_settings().home)
+    """Publish the review artifact: the contract now, the changes, the form and the document."""
+    view = _review(application_id)
     await acreate_markdown_artifact(
-        key=f"review-{application.reference.lower()}",
-        markdown=markdown,
-        description=f"{application.reference}: what staff approve",
+        key=f"review-{view.reference.lower()}",
+        markdown=review_markdown(view, answers=_answers(application_id)),
+        description=f"{view.reference}: what staff approve",
     )
+
+
+def _review(application_id: int) -> ReviewView:
+    return review_view(application_id, uow=uow_factory(load_settings()), today=date.today())
+
+
+def _answers(application_id: int) -> list[ClientAnswerView]:
+    # What the client wrote back about this application, shown to staff above their decision.
+    return client_answers(application_id, uow=uow_factory(load_settings()))
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
@@ -156,47 +167,76 @@ async def deliver_mail() -> int:
     return (await deliver_due_mail(load_settings())).sent
 
 
+@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF, persist_result=False)
+def check_decision(attempt: DecisionAttempt) -> CodeCheck:
+    """Whether a resumed decision stands: its rules, then the staff member's one-time code.
+
+    Not persisted (the verdict names staff); our database keeps it under the attempt's key,
+    so a replay gets the same verdict instead of checking a used code again.
+    """
+    settings = load_settings()
+    return verify_decision(
+        attempt, uow=uow_factory(settings), key=staff_key(settings), now=datetime.now(UTC)
+    )
+
+
+def _active_staff() -> list[str]:
+    return [s.username for s in list_staff(uow=uow_factory(load_settings()), active_only=True)]
+
+
 async def wait_for_decision(
     application_id: int, *, stage: int, first_staff: str | None = None
 ) -> Decision:
-    """Suspend until staff decide; a decision that breaks the rules is refused and asked again.
+    """Suspend until an enrolled staff member decides with a valid code; refuse and ask again.
 
     Keys are deterministic (stage, attempt), so a resumed run replays the same suspends and
-    gets the decisions already given instead of asking twice. A run restarted after a crash
-    (flows/recovery.py) has lost those inputs: the decisions recorded in our database stand in
-    for them, so staff are never asked again for a decision they gave.
+    gets the decisions already given instead of asking twice; their verdicts come back from our
+    database. A run restarted after a crash (flows/recovery.py) has lost those inputs: the
+    decisions recorded in our database stand in for them, so staff are never asked again for a
+    decision they gave.
     """
     logger = get_run_logger()
-    settings = load_settings()
-    approvals = decisions.approvals_for(application_id, uow=uow_factory(settings))
+    approvals = decisions.approvals_for(application_id, uow=uow_factory(load_settings()))
     if len(approvals) >= stage:
         given = approvals[stage - 1]
         return Decision.model_validate(
-            {"decision": given.decision, "staff": given.staff, "comment": given.comment}
+            {
+                "decision": given.decision,
+                "staff": given.staff,
+                "code": "",
+                "comment": given.comment or "",
+            }
         )
     attempt = 0
     notice: str | None = None
     while True:
         attempt += 1
-        application = _application(application_id)
-        if attempt > 1:
-            approvals = decisions.approvals_for(application_id, uow=uow_factory(settings))
+        key = f"decision-{stage}-{attempt}"
+        staff = _active_staff()
+        if not staff:
+            notice = " / ".join(message("no_staff_enrolled"))
         description = review_markdown(
-            application,
-            home=settings.home,
-            approvals=approvals,
-            second_approval=first_staff is not None,
+            _review(application_id), notice=notice, answers=_answers(application_id)
         )
-        if notice:
-            refused = "Iepriekšējais lēmums noraidīts / Previous input refused"
-            description = f"> **{refused}:** {escape_markdown(notice)}\n\n{description}"
-        model = decision_model(first_staff=first_staff).with_initial_data(description=description)
-        decision = await asuspend_flow_run(wait_for_input=model, key=f"decision-{stage}-{attempt}")
-        notice = decision_problem(decision, first_staff=first_staff)
-        if notice is None:
-            return decision
-        # The notice may name staff; the run's description shows it, the log need not.
-        logger.warning("Decision refused after resume; waiting again (stage %d)", stage)
+        model = decision_model(staff).with_initial_data(description=description)
+        decision = await asuspend_flow_run(wait_for_input=model, key=key)
+        verdict = check_decision(
+            DecisionAttempt(
+                application_id=application_id,
+                flow_run_id=str(current_run.id),
+                pause_key=key,
+                decision=decision.decision,
+                staff=decision.staff,
+                code=decision.code,
+                comment=decision.comment,
+                first_staff=first_staff,
+            )
+        )
+        if verdict.ok:
+            return decision.model_copy(update={"staff": verdict.username, "code": ""})
+        notice = f"{verdict.message_lv} / {verdict.message_en}"
+        # The reason's code only: the notice names staff, the log need not.
+        logger.warning("Decision refused (%s); waiting again (stage %d)", verdict.code, stage)
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
@@ -222,14 +262,16 @@ async def carry_request(application_id: int) -> str:
 
     first = await wait_for_decision(application_id, stage=1)
     final = first.decision == "reject" or not four_eyes
-    record_decision(application_id, first.decision, first.staff, first.comment, final)
+    record_decision(application_id, first.decision, first.staff, first.comment or None, final)
     decided = first
     if first.decision == "approve" and four_eyes:
         decided = await wait_for_decision(application_id, stage=2, first_staff=first.staff)
-        record_decision(application_id, decided.decision, decided.staff, decided.comment, True)
+        record_decision(
+            application_id, decided.decision, decided.staff, decided.comment or None, True
+        )
 
     if decided.decision == "reject":
-        reject_with_comment(application_id, decided.staff, decided.comment or "")
+        reject_with_comment(application_id, decided.staff, decided.comment)
         await deliver_mail()
         return "rejected"
 

@@ -9,14 +9,11 @@ from prefect import flow, get_run_logger, task
 from prefect.client.orchestration import get_client
 from prefect.events import emit_event
 from prefect.states import Cancelled
-from sqlmodel import select
 
 from flows.common import load_settings, uow_factory
 from flows.request_flow import IO_BACKOFF, IO_RETRIES, deliver_mail
 from flows.review import form_titles
 from handlers import decisions
-from handlers.models import Application, OutboxMessage
-from handlers.outbox import enqueue
 
 
 def working_days_between(start: datetime, end: datetime) -> int:
@@ -51,42 +48,25 @@ async def daily(today: date | None = None) -> int:
 def remind(application_id: int, waiting_days: int) -> bool:
     """Write one `approval_reminder` to staff and emit its event; False if already reminded."""
     settings = load_settings()
-    uow = uow_factory(settings)
-    with uow:
-        application = uow.session.get(Application, application_id)
-        if application is None:
-            return False
-        exists = uow.session.exec(
-            select(OutboxMessage.id).where(
-                OutboxMessage.dedupe_key == application.reference,
-                OutboxMessage.template == "approval_reminder",
-            )
-        ).first()
-        if exists is not None:
-            return False
-        title_lv, title_en = form_titles(application.form_type)
-        enqueue(
-            uow.session,
-            template="approval_reminder",
-            recipient=settings.staff_email,
-            context={
-                "reference": application.reference,
-                "form_title_lv": title_lv,
-                "form_title_en": title_en,
-                "waiting_days": waiting_days,
-                "ui_url": f"{settings.public_url.rstrip('/')}/runs/flow-run/"
-                f"{application.flow_run_id}",
-            },
-            dedupe_key=application.reference,
-            application_id=application.id,
-        )
-        uow.commit()
+    application = decisions.get_application(application_id, uow=uow_factory(settings))
+    if application is None:
+        return False
+    reminded = decisions.remind_staff(
+        application_id,
+        uow=uow_factory(settings),
+        recipient=settings.staff_email,
+        waiting_days=waiting_days,
+        runs_url=f"{settings.public_url.rstrip('/')}/runs/flow-run/",
+        titles=form_titles(application.form_type),
+    )
+    if reminded is None:
+        return False
     # The event carries the reference and form type only: no personal data leaves for Prefect.
     emit_event(
         event="docintake.approval.reminder",
         resource={
-            "prefect.resource.id": f"docintake.application.{application.reference}",
-            "docintake.form-type": application.form_type or "",
+            "prefect.resource.id": f"docintake.application.{reminded.reference}",
+            "docintake.form-type": reminded.form_type or "",
         },
         payload={"waiting_working_days": waiting_days},
     )

@@ -223,8 +223,8 @@ async def _prepare(settings: Settings) -> list[Any]:
     """Schema, deployments and the automation: what both engines need before serving."""
     from prefect.client.orchestration import get_client
 
-    from flows.cli_intake import ensure_schema
     from flows.deployments import build_deployments
+    from flows.intake_wiring import ensure_schema
     from flows.recovery import ensure_unresponsive_run_automation
 
     ensure_schema(settings)

@@ -170,6 +170,14 @@ class Settings(BaseSettings):
         description="A run silent this long while running has lost its process: it is marked"
         " Crashed, then restarted. Must exceed heartbeat_seconds.",
     )
+    staff_totp_key: SecretStr | None = Field(
+        None,
+        description="Fernet key that encrypts staff TOTP secrets in the database; unset: a key"
+        " file under home (one machine). Every worker and the CLI need the same key.",
+    )
+    decision_wait_seconds: float = Field(
+        60.0, description="How long `requests approve|reject` waits for the run's outcome."
+    )
     reminder_working_days: int = 2
     expiry_days: int = 30
     public_url: str = Field(
@@ -215,6 +223,11 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         """Where outgoing mail is written when no SMTP host is set."""
         return self.home / "outbox"
+
+    @property
+    def staff_key_file(self) -> Path:
+        """Where the staff-secret key lives when DOCINTAKE_STAFF_TOTP_KEY is unset."""
+        return self.home / "staff-totp.key"
 
     @property
     def prefect_home(self) -> Path:

@@ -24,25 +24,24 @@ from handlers.lookups import (
 )
 from handlers.models import Contract, Invoice, LedgerEntry, UserStatus
 from handlers.outbox import enqueue
-from handlers.results import OperationResult, RuleViolation, failure, run_once, success
+from handlers.results import OperationResult, RuleViolation, failure, run_once
 from handlers.users import accountant_emails
+from handlers.views import Statement, StatementEntry, UserBalance
 
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def balance(username: str, *, uow: UnitOfWork) -> OperationResult:
-    """The user's balance and standing (what `docintake accounts show` prints)."""
+def balance(username: str, *, uow: UnitOfWork) -> UserBalance | OperationResult:
+    """The user's balance and standing (what `docintake accounts show` prints); else why not."""
     with uow:
         try:
             user = find_user(uow, username)
         except RuleViolation as violation:
             return failure("balance", username, violation)
         contract = uow.session.get(Contract, user.contract_id)
-        return success(
-            "balance",
-            username,
+        return UserBalance(
             username=user.username,
             first_name=user.first_name,
             last_name=user.last_name,
@@ -53,7 +52,7 @@ def balance(username: str, *, uow: UnitOfWork) -> OperationResult:
             blocked_reason=None if user.blocked_reason is None else str(user.blocked_reason),
             contract_no=contract.number if contract else None,
             must_change_password=user.must_change_password,
-            balance=str(balance_of(uow, row_id(user))),
+            balance=balance_of(uow, row_id(user)),
         )
 
 
@@ -63,7 +62,7 @@ def statement(
     uow: UnitOfWork,
     date_from: date | None = None,
     date_to: date | None = None,
-) -> OperationResult:
+) -> Statement | OperationResult:
     """The user's ledger entries in a period (dates inclusive) with opening and closing balance."""
     with uow:
         try:
@@ -83,23 +82,21 @@ def statement(
             stmt.order_by(col(LedgerEntry.created_at), col(LedgerEntry.id))
         ).all()
         closing = money(opening + sum((e.amount for e in entries), Decimal(0)))
-        return success(
-            "statement",
-            username,
+        return Statement(
             username=user.username,
-            date_from=date_from.isoformat() if date_from else None,
-            date_to=date_to.isoformat() if date_to else None,
-            opening=str(opening),
-            closing=str(closing),
-            entries=[
-                {
-                    "date": e.created_at.date().isoformat(),
-                    "kind": e.kind,
-                    "amount": str(money(e.amount)),
-                    "description": e.description,
-                }
+            date_from=date_from,
+            date_to=date_to,
+            opening=opening,
+            closing=closing,
+            entries=tuple(
+                StatementEntry(
+                    date=e.created_at.date(),
+                    kind=e.kind,
+                    amount=money(e.amount),
+                    description=e.description,
+                )
                 for e in entries
-            ],
+            ),
         )
 
 

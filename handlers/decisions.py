@@ -12,9 +12,10 @@ from sqlmodel import select
 
 from handlers import senders
 from handlers.db import UnitOfWork
-from handlers.models import Application, ApplicationStatus, Approval, utcnow
+from handlers.models import Application, ApplicationStatus, Approval, OutboxMessage, utcnow
 from handlers.outbox import enqueue
 from handlers.threads import thread_of_application
+from handlers.views import ApplicationRef
 
 # A staff decision may only move an application that is still on its way to the books.
 _OPEN = {
@@ -50,6 +51,17 @@ def find_application(reference: str, *, uow: UnitOfWork) -> Application | None:
     with uow:
         application = uow.session.exec(
             select(Application).where(Application.reference == reference.strip().upper())
+        ).first()
+        if application is not None:
+            uow.session.expunge(application)
+        return application
+
+
+def application_of_run(flow_run_id: str, *, uow: UnitOfWork) -> Application | None:
+    """The application a flow run carries, or None; detached."""
+    with uow:
+        application = uow.session.exec(
+            select(Application).where(Application.flow_run_id == flow_run_id)
         ).first()
         if application is not None:
             uow.session.expunge(application)
@@ -229,6 +241,93 @@ def expire_application(application_id: int, *, uow: UnitOfWork, titles: tuple[st
             )
         uow.commit()
         return True
+
+
+def remind_staff(
+    application_id: int,
+    *,
+    uow: UnitOfWork,
+    recipient: str,
+    waiting_days: int,
+    runs_url: str,
+    titles: tuple[str, str],
+) -> ApplicationRef | None:
+    """Write one `approval_reminder` to staff; None if already reminded (or no application).
+
+    `runs_url` is the UI's address of flow runs; the run's id is appended to it.
+    """
+    with uow:
+        application = uow.session.get(Application, application_id)
+        if application is None:
+            return None
+        reminded = uow.session.exec(
+            select(OutboxMessage.id).where(
+                OutboxMessage.dedupe_key == application.reference,
+                OutboxMessage.template == "approval_reminder",
+            )
+        ).first()
+        if reminded is not None:
+            return None
+        enqueue(
+            uow.session,
+            template="approval_reminder",
+            recipient=recipient,
+            context={
+                "reference": application.reference,
+                "form_title_lv": titles[0],
+                "form_title_en": titles[1],
+                "waiting_days": waiting_days,
+                "ui_url": f"{runs_url}{application.flow_run_id}",
+            },
+            dedupe_key=application.reference,
+            application_id=application.id,
+        )
+        uow.commit()
+        return ApplicationRef(
+            reference=application.reference,
+            form_type=application.form_type,
+            flow_run_id=application.flow_run_id,
+        )
+
+
+CANCELLED_BY_STAFF = (
+    "Iesniegumu atcēla darbinieks; ja izmaiņas joprojām vajadzīgas, lūdzu, nosūtiet veidlapu "
+    "vēlreiz. / Cancelled by staff; if you still need the change, please send the form again."
+)
+
+
+def cancel_application(flow_run_id: str, *, uow: UnitOfWork, titles: tuple[str, str]) -> str | None:
+    """End the open application a person cancelled the run of: `cancelled`, the client told once.
+
+    The reference, or None when no open application has that run (already ended: nothing to do).
+    """
+    with uow:
+        application = uow.session.exec(
+            select(Application).where(Application.flow_run_id == flow_run_id)
+        ).first()
+        if application is None or application.status not in _OPEN:
+            return None
+        application.status = ApplicationStatus.cancelled
+        application.updated_at = utcnow()
+        uow.session.add(application)
+        recipient, cc = _recipients(application, uow)
+        if recipient is not None:
+            enqueue(
+                uow.session,
+                template="request_rejected",
+                recipient=recipient,
+                cc=cc,
+                context={
+                    "reference": application.reference,
+                    "form_title_lv": titles[0],
+                    "form_title_en": titles[1],
+                    "comment": CANCELLED_BY_STAFF,
+                },
+                dedupe_key=application.reference,
+                application_id=application.id,
+            )
+        uow.commit()
+        return application.reference
 
 
 def waiting_applications(*, uow: UnitOfWork) -> list[Application]:

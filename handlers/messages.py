@@ -162,3 +162,48 @@ MESSAGES["application_fields_invalid"] = (
     "Iesniegumā nav aizpildīti visi vajadzīgie lauki vai tie nav derīgi ({detail}).",
     "The application's fields are incomplete or invalid ({detail}).",
 )
+
+# Staff decisions: said to staff in the Resume dialog and the CLI, never to clients.
+MESSAGES.update(
+    {
+        "staff_unknown": (
+            "Darbinieks {username} nav reģistrēts (docintake staff add).",
+            "Staff member {username} is not enrolled (docintake staff add).",
+        ),
+        "staff_inactive": (
+            "Darbinieks {username} ir atslēgts; lēmumu var pieņemt cits darbinieks.",
+            "Staff member {username} is disabled; another staff member must decide.",
+        ),
+        "staff_locked": (
+            "Darbinieks {username} ir bloķēts pēc 5 nepareiziem kodiem; "
+            "atbloķē `docintake staff reset {username}`.",
+            "Staff member {username} is locked after 5 wrong codes; "
+            "`docintake staff reset {username}` unlocks.",
+        ),
+        "code_missing": (
+            "Ievadiet vienreizējo kodu no autentifikatora lietotnes.",
+            "Enter the one-time code from your authenticator app.",
+        ),
+        "code_wrong": (
+            "Nepareizs vienreizējais kods darbiniekam {username}; "
+            "atlikuši {tries_left} mēģinājumi.",
+            "Wrong one-time code for {username}; {tries_left} tries left.",
+        ),
+        "code_reused": (
+            "Šis kods jau ir izmantots; pagaidiet nākamo kodu (30 s).",
+            "This code was already used; wait for the next code (30 s).",
+        ),
+        "same_staff_twice": (
+            "Otro apstiprinājumu jādod citam darbiniekam, ne {username}.",
+            "The second approval must come from another staff member, not {username}.",
+        ),
+        "comment_required": (
+            "Noraidot jāraksta komentārs: tas tiek nosūtīts klientam.",
+            "A comment is required to reject: it is sent to the client.",
+        ),
+        "no_staff_enrolled": (
+            "Nav neviena aktīva darbinieka: `docintake staff add LIETOTĀJVĀRDS`.",
+            "No active staff: `docintake staff add USERNAME`.",
+        ),
+    }
+)

@@ -62,6 +62,8 @@ class ApplicationStatus(enum.StrEnum):
     applied = "applied"
     failed = "failed"
     expired = "expired"
+    # A person cancelled the waiting run in the Prefect UI: the client is told, nothing applied.
+    cancelled = "cancelled"
 
 
 class MessageStatus(enum.StrEnum):
@@ -394,6 +396,27 @@ class ImapMailboxState(SQLModel, table=True):
     uidvalidity: int
     last_uid: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Staff(SQLModel, table=True):
+    """A staff member who decides on applications, proving it with a time-based one-time code.
+
+    The TOTP secret is stored encrypted (Fernet, key from settings); `last_time_step` is the
+    30-second step of the last code accepted, so each code works once.
+    """
+
+    __tablename__ = "staff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    full_name: str = Field(max_length=200)
+    email: str
+    totp_secret: str  # encrypted; never logged, never in a Prefect result
+    active: bool = True
+    failed_codes: int = 0
+    locked: bool = False
+    last_time_step: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class PortalCredential(SQLModel, table=True):

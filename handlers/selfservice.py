@@ -21,7 +21,8 @@ from handlers.models import (
     utcnow,
 )
 from handlers.outbox import enqueue
-from handlers.results import OperationResult, RuleViolation, failure, run_once, success
+from handlers.results import OperationResult, RuleViolation, failure, run_once
+from handlers.views import RequestLog, RequestLogEntry
 
 RESET_TOKEN_LIFETIME = timedelta(hours=2)
 
@@ -158,7 +159,7 @@ def update_contact(cmd: UpdateContact, *, uow: UnitOfWork, today: date) -> Opera
     return run_once(uow, "update_contact", cmd.key, lambda: _apply_update_contact(cmd, uow))
 
 
-def request_log(username: str, *, uow: UnitOfWork) -> OperationResult:
+def request_log(username: str, *, uow: UnitOfWork) -> RequestLog | OperationResult:
     """The applications of the user's contract, newest first: reference, type, status, date."""
     with uow:
         try:
@@ -170,17 +171,15 @@ def request_log(username: str, *, uow: UnitOfWork) -> OperationResult:
             .where(Application.contract_id == user.contract_id)
             .order_by(col(Application.created_at).desc(), col(Application.id).desc())
         ).all()
-        return success(
-            "request_log",
-            username,
+        return RequestLog(
             username=user.username,
-            requests=[
-                {
-                    "reference": a.reference,
-                    "form_type": a.form_type,
-                    "status": str(a.status),
-                    "received": a.created_at.date().isoformat(),
-                }
+            requests=tuple(
+                RequestLogEntry(
+                    reference=a.reference,
+                    form_type=a.form_type,
+                    status=str(a.status),
+                    received=a.created_at.date(),
+                )
                 for a in rows
-            ],
+            ),
         )

@@ -18,6 +18,7 @@ from handlers.commands import TopUp, UpdateContact
 from handlers.portal_people import LINK_LIFETIME
 from handlers.results import OperationResult
 from handlers.selfservice import request_log, update_contact
+from handlers.views import RequestLog, Statement
 from portal import mail
 from portal.i18n import parse_amount, parse_day, text
 from portal.web import USER_ROLES, check_csrf, lang_of, portal_of, render, require
@@ -50,12 +51,13 @@ def _protocol(
     ledger = statement(username, uow=portal.uow(), date_from=start, date_to=end)
     log = request_log(username, uow=portal.uow())
     requests = [
-        r
-        for r in log.data.get("requests", [])
-        if (start is None or r["received"] >= start.isoformat())
-        and (end is None or r["received"] <= end.isoformat())
+        r.model_dump(mode="json")
+        for r in (log.requests if isinstance(log, RequestLog) else ())
+        if (start is None or r.received >= start) and (end is None or r.received <= end)
     ]
-    return {"ledger": ledger.data, "requests": requests, "start": start, "end": end}, error
+    # The templates and the CSV read plain values: dates as ISO text, amounts as "12.50".
+    ledger_data = ledger.model_dump(mode="json") if isinstance(ledger, Statement) else {}
+    return {"ledger": ledger_data, "requests": requests, "start": start, "end": end}, error
 
 
 @router.get("/protocol")

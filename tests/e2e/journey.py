@@ -37,6 +37,7 @@ from handlers.models import (
 )
 from tests.support.prefect_env import PrefectEnv, SeededContract, seed_contract
 from tests.support.smtp_sink import SmtpSink
+from tests.support.staff import fresh_code
 
 OPENING_BALANCE = Decimal("30.00")
 cli = CliRunner()
@@ -183,15 +184,16 @@ class Journey:
 
     # --- staff ------------------------------------------------------------------------------
 
-    def approve(self, application: Application, staff: str = "Ilze") -> None:
+    def approve(self, application: Application, staff: str = "ilze") -> None:
         """Approve from the CLI (`docintake requests approve`), twice for four-eyes requests."""
-        result = cli.invoke(app, ["requests", "approve", application.reference, "--staff", staff])
+        first = ["requests", "approve", application.reference, "--staff", staff]
+        result = cli.invoke(app, [*first, "--code", fresh_code(staff)])
         assert result.exit_code == 0, result.output
         if application.form_type in FOUR_EYES:
             assert application.id is not None
             self.env.wait_for_resuspended(application.id, "decision-2")
-            second = ["requests", "approve", application.reference, "--staff", "Māris"]
-            result = cli.invoke(app, second)
+            second = ["requests", "approve", application.reference, "--staff", "maris"]
+            result = cli.invoke(app, [*second, "--code", fresh_code("maris")])
             assert result.exit_code == 0, result.output
 
     # --- the replies ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from handlers.models import (
 )
 from handlers.operations import apply_application
 from handlers.selfservice import request_log
+from handlers.views import RequestLog
 from tests.support.books import ANNA, FORM_COMMON, application_row
 
 TODAY = date(2026, 11, 25)
@@ -217,7 +218,8 @@ def test_request_log_lists_the_contracts_applications_newest_first(books: UnitOf
         books.commit()
     apply_application(first, uow=books, today=TODAY, actor="staff:ilze")
     log = request_log("lozola", uow=books)
-    assert [(r["form_type"], r["status"]) for r in log.data["requests"]] == [
+    assert isinstance(log, RequestLog), log
+    assert [(r.form_type, r.status) for r in log.requests] == [
         ("user_add", "awaiting_approval"),
         ("fee_increase", "applied"),
     ]

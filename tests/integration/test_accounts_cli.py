@@ -10,7 +10,8 @@ from alembic.script import ScriptDirectory
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from flows.cli_accounts import app, db_app
+from flows.cli.accounts import app
+from flows.cli.db import app as db_app
 from handlers.db import UnitOfWork, make_engine
 from handlers.migrations import alembic_config
 from handlers.models import OutboxMessage

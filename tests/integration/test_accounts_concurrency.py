@@ -12,13 +12,13 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from handlers.accounts import balance, top_up
+from handlers.accounts import top_up
 from handlers.commands import ChangeUser, NewUser, TopUp
 from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.models import LedgerEntry
 from handlers.operations import change_user
 from handlers.results import OperationResult
-from tests.support import cheap_hashing, give_balances
+from tests.support import balance_now, cheap_hashing, give_balances
 from tests.support.books import OZOLS_CONTRACT, seed_contract
 
 TODAY = date(2026, 11, 25)
@@ -86,9 +86,9 @@ def test_top_ups_racing_a_change_of_user_keep_every_cent(pg_engine: Engine) -> N
         total = uow.session.exec(select(func.sum(LedgerEntry.amount))).one()
     # Two users opened with 50.00 each; only accepted top-ups may add to that.
     assert Decimal(total) == Decimal("100.00") + Decimal("1.25") * len(accepted)
-    assert balance("jberzins", uow=uow).data["balance"] == "0.00"
+    assert str(balance_now("jberzins", uow=uow)) == "0.00"
     moved = Decimal(changed.data["moved_amount"])
-    assert balance("pklavins", uow=uow).data["balance"] == str(moved)
+    assert balance_now("pklavins", uow=uow) == moved
     assert moved == Decimal("50.00") + Decimal("1.25") * len(accepted)
 
 
@@ -109,4 +109,4 @@ def test_the_same_request_racing_itself_applies_once(pg_engine: Engine) -> None:
         thread.join()
     assert sorted(r.replayed for r in results) == [False] + [True] * 5
     assert {r.data["invoice_number"] for r in results} == {"R-2026-000001"}
-    assert balance("lozola", uow=UnitOfWork(pg_engine)).data["balance"] == "60.00"
+    assert str(balance_now("lozola", uow=UnitOfWork(pg_engine))) == "60.00"

@@ -51,10 +51,19 @@ from handlers.operations import (
 )
 from handlers.results import OperationResult
 from handlers.selfservice import update_contact
+from handlers.views import Statement
+from tests.support import balance_now
 from tests.support.books import OZOLS_CONTRACT
 
 TODAY = date(2026, 11, 25)
 NEW = NewUser(first_name="Pēteris", last_name="Kļaviņš", email="peteris@Ozols.LV")
+
+
+def _statement(uow: UnitOfWork, username: str) -> Statement:
+    """The user's whole statement (the user must exist)."""
+    found = statement(username, uow=uow)
+    assert isinstance(found, Statement), found
+    return found
 
 
 def _user(uow: UnitOfWork, username: str) -> dict[str, Any]:
@@ -94,12 +103,12 @@ def test_change_user_moves_balance_blocks_old_and_queues_credentials(books: Unit
     assert result.ok, result
     assert result.data["new_username"] == "pklavins"
     assert result.data["moved_amount"] == "50.00"
-    assert balance("pklavins", uow=books).data["balance"] == "50.00"
-    assert balance("jberzins", uow=books).data["balance"] == "0.00"
+    assert str(balance_now("pklavins", uow=books)) == "50.00"
+    assert str(balance_now("jberzins", uow=books)) == "0.00"
     old = _user(books, "jberzins")
     assert (old["status"], old["blocked_reason"]) == (UserStatus.blocked, BlockReason.own)
     assert _user(books, "pklavins")["email"] == "peteris@ozols.lv"
-    kinds = [e["kind"] for e in statement("jberzins", uow=books).data["entries"]]
+    kinds = [e.kind for e in _statement(books, "jberzins").entries]
     assert kinds == ["opening", "transfer_out"]
     assert ("credentials", "peteris@ozols.lv") in _outbox(books)
     assert ("confirmation", "anna.kalnina@ozols.lv") in _outbox(books)
@@ -353,7 +362,7 @@ def test_top_up_issues_invoice_to_user_and_accountant(books: UnitOfWork) -> None
             TopUp(request_key=f"bad{bad}", username="jberzins", amount=bad), uow=books, today=TODAY
         )
         assert refused.code == "amount_not_positive"
-    assert balance("jberzins", uow=books).data["balance"] == "75.50"
+    assert str(balance_now("jberzins", uow=books)) == "75.50"
 
 
 def test_every_change_writes_an_audit_event_with_before_and_after(books: UnitOfWork) -> None:
@@ -390,6 +399,7 @@ def test_unknown_contract_and_user_are_refused_in_both_languages(books: UnitOfWo
     assert "nav atrasts" in result.message_lv
     assert "was not found" in result.message_en
     missing = balance("nobody", uow=books)
+    assert isinstance(missing, OperationResult)
     assert missing.code == "user_not_found"
 
 

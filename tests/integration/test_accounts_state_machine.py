@@ -14,7 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import func
 from sqlmodel import select
 
-from handlers.accounts import balance, top_up
+from handlers.accounts import top_up
 from handlers.commands import (
     AddUsers,
     BlockUsers,
@@ -33,7 +33,7 @@ from handlers.operations import (
     resume_contract,
     suspend_contract,
 )
-from tests.support import give_balances
+from tests.support import balance_now, give_balances
 from tests.support.books import OZOLS_CONTRACT, seed_contract
 
 TODAY = date(2026, 11, 25)
@@ -140,7 +140,7 @@ class Books(RuleBasedStateMachine):
         """Each balance as modelled; the total is openings plus top-ups; the right users active."""
         uow = self.uow()
         for username, expected in self.expected.items():
-            assert Decimal(balance(username, uow=uow).data["balance"]) == expected
+            assert balance_now(username, uow=uow) == expected
         with uow:
             total = uow.session.exec(select(func.sum(LedgerEntry.amount))).one()
             active = {

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from flows.cli_books import app
+from flows.cli.books import app
 from handlers.models import AuditEvent, Customer
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "books"

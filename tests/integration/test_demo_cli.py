@@ -12,7 +12,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.cli_demo import guide
+from flows.cli.demo import guide
 from flows.demo import FORM_TYPES
 from flows.settings import Settings
 from handlers.books import books_to_json, export_books
@@ -51,6 +51,9 @@ def test_demo_seed_twice_gives_the_same_books(docintake_home: Path) -> None:
     assert _books_json(docintake_home) == first
     assert "3 customers" in first_output
     assert "nothing changed" in second_output
+    for username in ("ilze", "maris"):
+        assert f"otpauth://totp/docintake:{username}?secret=" in first_output
+        assert f"Staff {username} already enrolled" in second_output
     with _uow(docintake_home) as uow:
         roles = {u.role for u in uow.session.exec(select(User))}
     assert roles == {UserRole.user, UserRole.accountant}
@@ -115,6 +118,6 @@ def test_demo_guide_says_where_to_look(
     text = guide(Settings(prefect_port=4321))
     assert "http://127.0.0.1:4321" in text
     assert "docintake requests list --pending" in text
-    assert "docintake requests approve REF --staff NAME" in text
+    assert "docintake requests approve REF --staff USERNAME" in text
     assert f"{(docintake_home / 'outbox').resolve()}/" in text
-    assert "fee_increase and requisites_change need a second approval" in text
+    assert "fee_increase and requisites_change need a second approval by the other staff" in text

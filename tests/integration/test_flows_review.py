@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+import pyotp
 import pytest
 from markdown_it import MarkdownIt
 from prefect._internal.pydantic.v2_schema import create_v2_schema
@@ -11,11 +13,16 @@ from prefect.utilities.schema_tools.validation import ValidationError, validate
 from sqlmodel import select
 
 from flows.decisions_given import given_decisions, record_given
-from flows.review import Decision, decision_model, decision_problem, review_markdown
+from flows.review import Decision, decision_model, review_markdown
 from handlers import decisions
 from handlers.db import UnitOfWork
 from handlers.models import Application, ApplicationStatus, Approval, Contract, OutboxMessage
-from tests.support.books import seed_contract
+from handlers.request_types import REQUEST_TYPES
+from handlers.review_changes import BUILDERS
+from handlers.staff import EnrolStaff, enrol_staff, new_key
+from handlers.views import review_view
+from tests.support import give_balances
+from tests.support.books import OZOLS_CONTRACT, OZOLS_NAME, seed_contract
 
 
 def _server_accepts(model: type[Decision], run_input: dict[str, Any]) -> bool:
@@ -31,43 +38,48 @@ def _server_accepts(model: type[Decision], run_input: dict[str, Any]) -> bool:
 @pytest.mark.parametrize(
     ("run_input", "accepted"),
     [
-        ({"decision": "approve", "staff": "Ilze"}, True),
-        ({"decision": "reject", "staff": "Ilze", "comment": "Nav paraksta"}, True),
-        ({"decision": "reject", "staff": "Ilze"}, False),
-        ({"decision": "reject", "staff": "Ilze", "comment": "  "}, False),
-        ({"decision": "approve", "staff": "   "}, False),
-        ({"decision": "maybe", "staff": "Ilze"}, False),
-        ({"decision": True, "staff": "Ilze"}, False),
+        ({"decision": "approve", "staff": "ilze", "code": "123456"}, True),
+        ({"decision": "reject", "staff": "ilze", "code": "1", "comment": "Nav paraksta"}, True),
+        # Rules are checked by the run after the resume, in words: the form lets these through.
+        ({"decision": "reject", "staff": "ilze", "code": "123456"}, True),
+        ({"decision": "approve", "staff": "ilze"}, False),
+        ({"decision": "approve", "staff": "stranger", "code": "123456"}, False),
+        ({"decision": "maybe", "staff": "ilze", "code": "123456"}, False),
+        ({"decision": True, "staff": "ilze", "code": "123456"}, False),
     ],
 )
-def test_the_server_refuses_a_decision_that_breaks_the_rules(
+def test_the_form_offers_enrolled_staff_and_asks_for_a_code(
     run_input: dict[str, Any], accepted: bool
 ) -> None:
-    """The schema staff answer with needs a choice, a name, and a comment to reject."""
-    assert _server_accepts(Decision, run_input) is accepted
+    """The schema asks for a choice, one of the active staff and a code; nothing more."""
+    assert _server_accepts(decision_model(["ilze", "maris"]), run_input) is accepted
 
 
-def test_the_second_approval_cannot_come_from_the_first_approver() -> None:
-    """For four-eyes requests the schema refuses the first approver's name as the second."""
-    second = decision_model(first_staff="Ilze")
-    assert not _server_accepts(second, {"decision": "approve", "staff": "Ilze"})
-    assert _server_accepts(second, {"decision": "approve", "staff": "Māris"})
-    assert _server_accepts(second, {"decision": "reject", "staff": "Ilze", "comment": "Kļūda"})
-
-
-def test_the_decision_is_checked_again_after_resume() -> None:
-    """A name differing only in case or spaces is still the same approver."""
-    same = Decision(decision="approve", staff=" ilze ")
-    assert decision_problem(same, first_staff="Ilze") is not None
-    assert decision_problem(Decision(decision="approve", staff="Māris"), first_staff="Ilze") is None
-    assert decision_problem(Decision(decision="reject", staff="Ilze", comment=" ")) is not None
-
-
-def test_the_decision_renders_as_a_drop_down_not_a_toggle() -> None:
-    """`decision` is an enum of approve/reject, so the UI shows a drop-down."""
-    schema = create_v2_schema("Decision", model_base=Decision)
+def test_staff_and_decision_render_as_drop_downs_and_comment_as_plain_text() -> None:
+    """`decision` and `staff` are enums (drop-downs); comment is a str with "" (no None switch)."""
+    schema = create_v2_schema("Decision", model_base=decision_model(["ilze", "maris"]))
     assert schema["properties"]["decision"]["enum"] == ["approve", "reject"]
-    assert set(schema["required"]) == {"decision", "staff"}
+    assert schema["properties"]["staff"]["enum"] == ["ilze", "maris"]
+    assert schema["properties"]["comment"] == {
+        "default": "",
+        "description": "Required to reject; it is sent to the client.",
+        "maxLength": 2000,
+        "title": "Comment",
+        "type": "string",
+    }
+    assert set(schema["required"]) == {"decision", "staff", "code"}
+
+
+def test_a_stored_decision_still_reads_after_its_staff_left_the_list() -> None:
+    """The drop-down lives in the schema only: a replayed answer of a disabled staff loads."""
+    model = decision_model(["maris"])
+    loaded = model.model_validate({"decision": "approve", "staff": "ilze", "code": "1"})
+    assert loaded.staff == "ilze"
+
+
+def test_every_request_type_says_what_it_changes() -> None:
+    """The before → after builders cover exactly the registry's request types."""
+    assert set(BUILDERS) == set(REQUEST_TYPES)
 
 
 def _application(**overrides: Any) -> Application:
@@ -92,18 +104,84 @@ def _application(**overrides: Any) -> Application:
     return Application(**values)
 
 
-def test_review_shows_fields_with_both_labels_warnings_sender_and_document(
-    tmp_path: Any,
+def _review(uow: UnitOfWork, form_type: str, fields: dict[str, Any], **kw: Any) -> str:
+    """The review text of a new application of this type on the seeded Ozols contract."""
+    with uow:
+        reference = f"LUR-2026-{uow.next_number('reference-2026'):06d}"
+        row = _application(
+            id=None,
+            reference=reference,
+            form_type=form_type,
+            sender_verified=kw.get("sender_verified", True),
+        )
+        row.fields = {"contract_no": OZOLS_CONTRACT, "customer_name": OZOLS_NAME, **fields}
+        uow.session.add(row)
+        uow.commit()
+        assert row.id is not None
+        application_id = row.id
+    for staff in kw.get("approved_by", ()):
+        decisions.record_decision(
+            application_id, uow=uow, decision="approve", staff=staff, comment=None, final=False
+        )
+    view = review_view(application_id, uow=uow, today=date(2026, 11, 30))
+    return review_markdown(view)
+
+
+def test_review_shows_the_contract_now_and_whose_balance_moves(uow: UnitOfWork) -> None:
+    """A user change shows the contract's users with balances and the balance that moves."""
+    seed_contract(uow)
+    give_balances(uow)
+    text = _review(
+        uow,
+        "user_change",
+        {
+            "old_username": "jberzins",
+            "new_first_name": "Pēteris",
+            "new_last_name": "Liepa",
+            "new_email": "peteris@ozols.lv",
+        },
+    )
+    assert "**Līgums tagad / Contract now:** L\\-2019/0123 · active" in text
+    assert "mēneša maksa / monthly 140.00 EUR" in text
+    assert "1. `jberzins` — Jānis Bērziņš (user) · 50.00 EUR" in text
+    moves = "50\\.00 EUR — jberzins → **50\\.00 EUR — Pēteris Liepa** ✱"
+    assert f"- Atlikums pāriet / Balance moves: {moves}" in text
+    assert "sha256 `" + "a" * 64 + "`" in text
+    assert "anna@ozols\\.lv (✅ pārbaudīts / verified)" in text
+
+
+def test_review_marks_changed_company_details_and_says_two_approvals_up_front(
+    uow: UnitOfWork,
 ) -> None:
-    """Staff read the parsed form as a LV/EN table with the warnings and where the file is."""
-    text = review_markdown(_application(), home=tmp_path)
-    assert '- **Pasūtītāja nosaukums / Customer name:** SIA "Ozols \\| Bērzs"' in text
-    assert "Jaunie lietotāji / New users" in text
-    assert "1. Vārds / First name: Jānis · Uzvārds / Surname: Bērziņš" in text
-    assert "- Vecs / Old" in text
-    assert "anna\\@ozols.lv" in text
-    assert "LUR-2026-000123" in text
-    assert str(tmp_path / "messages" / ("a" * 64)) in text
+    """Requisites: current beside new, changed lines marked; four-eyes progress is on top."""
+    seed_contract(uow)
+    text = _review(
+        uow,
+        "requisites_change",
+        {"new_name": 'SIA "Ozols"', "new_iban": "LV80BANK0000435195001"},
+        approved_by=["ilze"],
+    )
+    assert '- Nosaukums / Name: SIA \\"Ozols\\" → SIA \\"Ozols\\"\n' in text
+    assert "- IBAN / IBAN: — → **LV80BANK0000435195001** ✱" in text
+    top = text.split("**Līgums tagad")[0]
+    assert "Needs two approvals, by two different staff members" in top
+    assert "1 no 2 / of 2: `ilze`" in top
+
+
+def test_review_escapes_what_the_client_wrote(uow: UnitOfWork) -> None:
+    """A client's Markdown link, image or HTML in a field shows as text, never as markup."""
+    seed_contract(uow)
+    text = _review(
+        uow,
+        "user_add",
+        {"users": [{"first_name": "![x](http://evil/a.png)", "last_name": "<b>B</b>"}]},
+    )
+    assert "![x](http" not in text
+    assert "\\!\\[x\\]\\(http\\://evil/a\\.png\\)" in text
+    assert "<b>" not in text
+    assert "&lt;b&gt;B&lt;/b&gt;" in text
+    assert "- Lietotāju skaits / Users: 2 → **3 \\(\\+1\\)** ✱" in text
+    assert "- Mēneša maksa / Monthly amount: 140\\.00 EUR → **160\\.00 EUR** ✱" in text
 
 
 HOSTILE = {
@@ -115,22 +193,32 @@ HOSTILE = {
 }
 
 
-def test_review_of_hostile_values_has_no_markup_of_the_clients(tmp_path: Any) -> None:
+def test_review_of_hostile_values_has_no_markup_of_the_clients(uow: UnitOfWork) -> None:
     """Links, images, emphasis, headings and HTML a client typed render as plain text."""
-    application = _application(
-        filename="x`` ![p](http://127.0.0.1:9/p.png) ``.docx",
-        sender="[me](http://127.0.0.1:9/)@ozols.lv",
-        fields={
-            "customer_name": HOSTILE["emphasis"],
-            "contract_no": HOSTILE["link"],
-            "submitter_name": HOSTILE["image"],
-            "submitter_position": HOSTILE["html"],
-            "reg_no": HOSTILE["heading"],
-            "users": [{"first_name": HOSTILE["link"], "email": HOSTILE["image"]}],
-        },
-        warnings=[{"field": None, "code": "x", "message_lv": HOSTILE["html"], "message_en": "-"}],
-    )
-    html = MarkdownIt("commonmark").render(review_markdown(application, home=tmp_path))
+    seed_contract(uow)
+    with uow:
+        row = _application(
+            id=None,
+            filename="x`` ![p](http://127.0.0.1:9/p.png) ``.docx",
+            sender="[me](http://127.0.0.1:9/)@ozols.lv",
+            fields={
+                "customer_name": HOSTILE["emphasis"],
+                "contract_no": OZOLS_CONTRACT,
+                "submitter_name": HOSTILE["image"],
+                "submitter_position": HOSTILE["html"],
+                "reg_no": HOSTILE["heading"],
+                "users": [{"first_name": HOSTILE["link"], "email": HOSTILE["image"]}],
+            },
+            warnings=[
+                {"field": None, "code": "x", "message_lv": HOSTILE["html"], "message_en": "-"}
+            ],
+        )
+        uow.session.add(row)
+        uow.commit()
+        assert row.id is not None
+        application_id = row.id
+    view = review_view(application_id, uow=uow, today=date(2026, 11, 30))
+    html = MarkdownIt("commonmark").render(review_markdown(view))
     for tag in ("<a ", "<img", "<h1", "<h2", "<em>"):
         assert tag not in html
     assert html.count("<h3>") == 1
@@ -206,11 +294,16 @@ def test_a_contact_only_the_form_names_gets_no_copy(uow: UnitOfWork) -> None:
         assert [(m.recipient, m.cc) for m in mail] == [("anna@ozols.lv", [])]
 
 
-def test_review_marks_an_unverified_sender(tmp_path: Any) -> None:
-    """An application read without proof of its sender says so at the top of the review."""
-    assert "Sender not verified" not in review_markdown(_application(), home=tmp_path)
-    text = review_markdown(_application(sender_verified=False), home=tmp_path)
-    assert "Sūtītājs nav pārbaudīts / Sender not verified" in text
+def test_review_marks_an_unverified_sender_and_asks_for_two_approvals(uow: UnitOfWork) -> None:
+    """An application read without proof of its sender says so and needs two approvers."""
+    seed_contract(uow)
+    users = {"users": [{"first_name": "A", "last_name": "B"}]}
+    verified = _review(uow, "user_add", users)
+    assert "(✅ pārbaudīts / verified)" in verified
+    assert "Needs two approvals" not in verified
+    text = _review(uow, "user_add", users, sender_verified=False)
+    assert "⚠️ NAV pārbaudīts / NOT verified" in text
+    assert "Needs two approvals" in text.split("**Līgums tagad")[0]
 
 
 def test_only_a_waiting_application_expires(uow: UnitOfWork) -> None:
@@ -235,12 +328,26 @@ def test_a_captured_decision_obeys_the_same_four_eyes_rule_as_the_flow(uow: Unit
         row.sender_verified = False
         uow.session.add(row)
         uow.commit()
-    given = given_decisions(
-        {"suspended-decision-1-1-response": {"decision": "approve", "staff": "Ilze"}}
-    )
-    assert record_given(verified, given, uow=uow) == 1
-    assert record_given(unverified, given, uow=uow) == 1
-    assert record_given(unverified, given, uow=uow) == 0, "copied once"
+    key = new_key()
+    codes = {
+        name: pyotp.TOTP(
+            enrol_staff(
+                EnrolStaff(username=name, full_name=name.title(), email=f"{name}@example.lv"),
+                uow=uow,
+                key=key,
+            ).secret
+        ).now()
+        for name in ("ilze", "maris")
+    }
+
+    def given(name: str) -> Any:
+        answer = {"decision": "approve", "staff": name, "code": codes[name]}
+        return given_decisions({"suspended-decision-1-1-response": answer})
+
+    assert record_given(verified, given("ilze"), flow_run_id="run-a", uow=uow, key=key) == 1
+    assert record_given(unverified, given("maris"), flow_run_id="run-b", uow=uow, key=key) == 1
+    again = record_given(unverified, given("maris"), flow_run_id="run-b", uow=uow, key=key)
+    assert again == 0, "copied once"
     statuses = {
         i: decisions.get_application(i, uow=uow).status  # type: ignore[union-attr]
         for i in (verified, unverified)
@@ -249,3 +356,34 @@ def test_a_captured_decision_obeys_the_same_four_eyes_rule_as_the_flow(uow: Unit
         verified: ApplicationStatus.approved,
         unverified: ApplicationStatus.awaiting_approval,
     }
+
+
+def test_a_decision_copied_from_prefect_without_a_valid_code_is_never_recorded(
+    uow: UnitOfWork,
+) -> None:
+    """A forged resume (no code, a wrong one, an unknown person) leaves the application waiting."""
+    waiting = _stored(uow, ApplicationStatus.awaiting_approval)
+    key = new_key()
+    enrol_staff(
+        EnrolStaff(username="ilze", full_name="Ilze", email="ilze@example.lv"), uow=uow, key=key
+    )
+    forged = given_decisions(
+        {
+            "suspended-decision-1-1-response": {"decision": "approve", "staff": "ilze", "code": ""},
+            "suspended-decision-1-2-response": {
+                "decision": "approve",
+                "staff": "ilze",
+                "code": "000000",
+            },
+            "suspended-decision-1-3-response": {
+                "decision": "approve",
+                "staff": "boss",
+                "code": "123456",
+            },
+        }
+    )
+    assert record_given(waiting, forged, flow_run_id="run-f", uow=uow, key=key) == 0
+    assert decisions.approvals_for(waiting, uow=uow) == []
+    status = decisions.get_application(waiting, uow=uow)
+    assert status is not None
+    assert status.status == ApplicationStatus.awaiting_approval

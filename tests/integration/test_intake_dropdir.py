@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from flows.cli_intake import app as intake_app
+from flows.cli.intake import app as intake_app
 from handlers.db import UnitOfWork
 from handlers.models import Application, InboundMessage, MessageStatus, OutboxMessage
 from intake.pipeline import MessageOutcome, process_message
@@ -161,7 +161,7 @@ WORKER = """
 import os, signal, sys
 sys.path.insert(0, {repo!r})
 from handlers import applications, inbound_messages
-from flows.cli_intake import intake_once
+from flows.intake_wiring import intake_once
 from flows.common import load_settings
 
 point = {point!r}

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from flows.cli_requests import app as requests_app
+from flows.cli.requests import app as requests_app
 from handlers.db import UnitOfWork
 from handlers.models import Application, InboundMessage, MessageStatus, OutboxMessage
 from intake.mime import Limits

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from flows.cli_intake import app as intake_app
-from flows.cli_requests import app as requests_app
+from flows.cli.intake import app as intake_app
+from flows.cli.requests import app as requests_app
 from handlers.db import UnitOfWork, make_engine
 from handlers.models import Application, ApplicationStatus, OutboxMessage
 from tests.support.books import ANNA, fee_increase_values, form_rtf, make_message, seed_contract

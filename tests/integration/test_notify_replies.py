@@ -34,6 +34,7 @@ from handlers.models import (
 )
 from handlers.operations import apply_application
 from handlers.threads import client_answers
+from handlers.views import review_view
 from intake.pipeline import process_message
 from tests.support import cheap_hashing, give_balances
 from tests.support.books import (
@@ -378,7 +379,8 @@ def test_a_clients_answer_without_a_form_reaches_staff_and_not_the_client(office
     assert application_id is not None
     [kept] = client_answers(application_id, uow=office.uow)
     assert kept.from_addr == ANNA[1]
-    review = review_markdown(application, home=office.settings.home, answers=[kept])
+    view = review_view(application_id, uow=office.uow, today=date.today())
+    review = review_markdown(view, answers=[kept])
     assert "Klienta atbildes / Client's answers" in review
     assert "Vai varat to izpildīt līdz piektdienai?" in review
 

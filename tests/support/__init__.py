@@ -13,8 +13,10 @@ from decimal import Decimal
 from sqlmodel import select
 
 from handlers import credentials
+from handlers.accounts import balance
 from handlers.db import UnitOfWork
 from handlers.models import LedgerEntry, User
+from handlers.views import UserBalance
 
 
 @contextmanager
@@ -36,3 +38,10 @@ def give_balances(uow: UnitOfWork, amount: Decimal = Decimal("50.00")) -> dict[s
             uow.session.add(LedgerEntry(user_id=user.id, amount=amount, kind="opening"))
         uow.commit()
         return {u.username: u.id for u in users if u.id is not None}
+
+
+def balance_now(username: str, *, uow: UnitOfWork) -> Decimal:
+    """The user's balance as `accounts.balance` reads it (the user must exist)."""
+    found = balance(username, uow=uow)
+    assert isinstance(found, UserBalance), found
+    return found.balance

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from handlers.models import ApplicationStatus, Approval
 from tests.support.prefect_env import PrefectEnv, SeededContract, add_application, seed_contract
+from tests.support.staff import SECRETS, fresh_code
 
 cli = CliRunner()
 
@@ -21,8 +22,17 @@ def in_state(env: PrefectEnv, run_id: str, name: str) -> bool:
 
 
 def staff_cli(*args: str) -> tuple[int, str]:
-    """Run `docintake requests …` as staff would; (exit code, output)."""
-    result = cli.invoke(app, ["requests", *args])
+    """Run `docintake requests …` as staff would; (exit code, output).
+
+    An approve or reject by an enrolled staff member without `--code` gets their fresh code,
+    as they would type it from their app.
+    """
+    argv = list(args)
+    if argv[0] in {"approve", "reject"} and "--code" not in argv and "--staff" in argv:
+        username = argv[argv.index("--staff") + 1]
+        if username in SECRETS:
+            argv += ["--code", fresh_code(username)]
+    result = cli.invoke(app, ["requests", *argv])
     return result.exit_code, result.output
 
 
@@ -65,11 +75,12 @@ def applied_by(env: PrefectEnv, application_id: int) -> list[str]:
 
 
 def first_of_two_approvals(env: PrefectEnv, new_fee: str) -> tuple[SeededContract, int, str, str]:
-    """A fee increase approved once by Ilze, waiting for its second approval."""
+    """A fee increase approved once by ilze, waiting for its second approval."""
     books = seed_contract(env)
     fields = {"current_fee": "100.00", "new_fee": new_fee, "effective_from": "2026-12-01"}
     application_id, reference, run_id = waiting_application(env, books, "fee_increase", fields)
-    code, output = staff_cli("approve", reference, "--staff", "Ilze")
+    code, output = staff_cli("approve", reference, "--staff", "ilze")
     assert code == 0, output
+    assert "waiting" in output, output
     env.wait_for_resuspended(application_id, "decision-2")
     return books, application_id, reference, run_id

@@ -31,6 +31,8 @@ from flows.settings import Settings
 from handlers import decisions
 from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.models import Application, ApplicationStatus
+from handlers.staff import new_key
+from tests.support.staff import enrol_all
 
 STAFF_EMAIL = "staff@test.example"
 REQUEST_DEPLOYMENTS = (
@@ -290,6 +292,8 @@ def prefect_env_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pr
     database_url = f"sqlite:///{home / 'docintake.db'}"
     engine = make_engine(database_url)
     create_all(engine)
+    staff_key = new_key()
+    enrol_all(UnitOfWork(engine), staff_key)
     server = PrefectServer(root / "prefect", free_port())
     server.start()
     settings = Settings(
@@ -312,6 +316,7 @@ def prefect_env_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pr
         # Heartbeats every 30 s (Prefect's least); a run silent 45 s while running is gone.
         DOCINTAKE_UNRESPONSIVE_SECONDS="45",
         DOCINTAKE_STAFF_EMAIL=STAFF_EMAIL,
+        DOCINTAKE_STAFF_TOTP_KEY=staff_key,
         # The flows' mail is from the demo's and the tests' own hands, with no boundary to
         # vouch for it; sender verification has tests of its own (test_intake_trust*.py).
         DOCINTAKE_SENDER_VERIFICATION="off",
@@ -322,7 +327,12 @@ def prefect_env_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pr
         home=home, database_url=database_url, server=server, engine=engine, env=env
     )
     with pytest.MonkeyPatch.context() as patch:
-        for key in ("DOCINTAKE_HOME", "DOCINTAKE_DATABASE_URL", "DOCINTAKE_STAFF_EMAIL"):
+        for key in (
+            "DOCINTAKE_HOME",
+            "DOCINTAKE_DATABASE_URL",
+            "DOCINTAKE_STAFF_EMAIL",
+            "DOCINTAKE_STAFF_TOTP_KEY",
+        ):
             patch.setenv(key, env[key])
         patch.setenv("PREFECT_API_URL", server.api_url)
         patch.delenv("DOCINTAKE_SMTP_HOST", raising=False)

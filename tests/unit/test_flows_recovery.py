@@ -80,11 +80,11 @@ def test_a_claim_without_a_holder_is_gone_only_after_the_grace() -> None:
 def test_given_decisions_keep_their_stage_and_attempt_order() -> None:
     """Inputs become decisions per stage in attempt order; other keys and bad values are dropped."""
     inputs = {
-        "suspended-decision-1-2-response": {"decision": "approve", "staff": "Ilze"},
-        "suspended-decision-1-1-response": {"decision": "reject", "staff": "Ilze"},
-        "suspended-decision-2-1-response": {"decision": "maybe", "staff": "Māris"},
+        "suspended-decision-1-2-response": {"decision": "approve", "staff": "ilze", "code": "1"},
+        "suspended-decision-1-1-response": {"decision": "reject", "staff": "ilze", "code": "2"},
+        "suspended-decision-2-1-response": {"decision": "maybe", "staff": "maris", "code": "3"},
         "suspended-decision-1-1-schema": {"type": "object"},
     }
     given = given_decisions(inputs)
-    assert [d.decision for d in given[1]] == ["reject", "approve"]
+    assert [(g.attempt, g.decision.decision) for g in given[1]] == [(1, "reject"), (2, "approve")]
     assert 2 not in given

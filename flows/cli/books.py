@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,18 +19,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy import inspect
-from sqlalchemy.exc import SQLAlchemyError
 
-from flows.common import load_settings, uow_factory
-from handlers.books import (
-    BooksFileError,
-    ImportReport,
-    export_books,
-    import_file,
-    write_books,
-)
-from handlers.db import UnitOfWork
+if TYPE_CHECKING:
+    from handlers.books import ImportReport
+    from handlers.db import UnitOfWork
 
 app = typer.Typer(help="Import and export the customer base.", no_args_is_help=True)
 
@@ -58,6 +50,10 @@ def _fail(message: str) -> typer.Exit:
 
 def _open_books() -> UnitOfWork:
     """The configured accounts database, which must already have its tables."""
+    from sqlalchemy import inspect
+
+    from flows.common import load_settings, uow_factory
+
     uow = uow_factory(load_settings())
     if not inspect(uow.engine).has_table("customer"):
         raise _fail("The accounts database has no tables yet: run `docintake db upgrade` first.")
@@ -117,6 +113,10 @@ def import_command(
     Exit code 0: done (or, with --dry-run, nothing wrong); 1: problems found, nothing changed;
     2: the file or the database cannot be used at all.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from handlers.books import BooksFileError, import_file
+
     uow = _open_books()
     with progress_bars(err) as progress:
         bar = StepBars(progress)
@@ -152,6 +152,8 @@ def export_command(
     ],
 ) -> None:
     """Write the whole customer base out in the import's format (a backup, or a move)."""
+    from handlers.books import export_books, write_books
+
     if file.exists() and file.is_dir() == (file.suffix.lower() == ".json"):
         raise _fail(f"{file}: a .json path must be a file, any other path a folder.")
     uow = _open_books()

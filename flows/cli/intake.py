@@ -2,101 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-import time
-from datetime import date
-from functools import partial
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from sqlalchemy import inspect
 
-from flows.common import deliver_due_mail, engine_for, load_settings, uow_factory
-from flows.settings import Settings
-from handlers import inbound_messages, migrations
-from intake import parsing, store
-from intake.mime import Limits
-from intake.pipeline import Handle, MessageOutcome, process_message
-from intake.senders import Trust, Verification
-from intake.sources import imap as imap_source
-from intake.sources.dropdir import DropResult, process_inbox
-from intake.sources.imap import ImapConfig
-from intake.sources.smtp import start_listener
-from intake.verify import make_resolver
+if TYPE_CHECKING:
+    from flows.settings import Settings
+    from handlers.inbound_messages import QuarantinedMessage
+    from intake.sources.imap import ImapConfig
 
 app = typer.Typer(help="Take in what is waiting in the mailboxes.", no_args_is_help=True)
-
-
-def limits_from(settings: Settings) -> Limits:
-    """The message limits configured in settings."""
-    return Limits(
-        max_attachments=settings.max_attachments,
-        max_attachment_bytes=settings.max_attachment_bytes,
-        max_message_bytes=settings.max_message_bytes,
-    )
-
-
-def trust_from(settings: Settings, *, source: str) -> Trust:
-    """Whose Authentication-Results count for mail from this source, and how much is wanted.
-
-    The drop folder also trusts our own listener's authserv-id: the listener writes there
-    after deleting every Authentication-Results a message arrived with. IMAP mail never
-    passed our listener, so a header claiming its id there was written by someone else.
-    """
-    ids = settings.trusted_ids
-    if source != "imap":
-        ids = (*ids, settings.authserv_id.strip().lower())
-    return Trust(level=Verification(settings.verification_level), trusted_authserv_ids=ids)
-
-
-def message_handler(settings: Settings, *, source: str, today: date | None = None) -> Handle:
-    """`raw bytes -> MessageOutcome` wired with the settings' database, home and limits."""
-    factory = partial(uow_factory, settings)
-    limits = limits_from(settings)
-    trust = trust_from(settings, source=source)
-    parsing.configure(budget_seconds=settings.parse_budget_seconds, workers=settings.parse_workers)
-
-    def handle(raw: bytes, *, size: int | None = None) -> MessageOutcome:
-        return process_message(
-            raw,
-            size=size,
-            source=source,
-            uow_factory=factory,
-            home=settings.home,
-            today=today or date.today(),
-            staff_email=settings.staff_email,
-            trust=trust,
-            limits=limits,
-        )
-
-    return handle
-
-
-def ensure_schema(settings: Settings) -> None:
-    """Bring a fresh database to the newest schema; a database with tables is left as it is."""
-    engine = engine_for(settings.resolved_database_url)
-    if not inspect(engine).has_table("inbound_message"):
-        migrations.upgrade(settings.resolved_database_url)
-
-
-def intake_once(settings: Settings, *, settle_seconds: float = 1.0) -> list[DropResult]:
-    """Process every ready `.eml` of the drop folder once."""
-    ensure_schema(settings)
-    return process_inbox(
-        settings.inbox_dir,
-        handle=message_handler(settings, source="dropdir"),
-        settle_seconds=settle_seconds,
-        max_message_bytes=settings.max_message_bytes,
-    )
-
-
-def deliver_outbox(settings: Settings) -> str:
-    """Send what the outbox holds (to home/outbox/ as .eml files when no SMTP host is set)."""
-    return f"outbox: {asyncio.run(deliver_due_mail(settings))}"
 
 
 @app.command("once")
@@ -106,6 +22,9 @@ def once(
     ),
 ) -> None:
     """Process what waits in $DOCINTAKE_HOME/inbox, a line per message, then deliver replies."""
+    from flows.common import load_settings
+    from flows.intake_wiring import deliver_outbox, intake_once
+
     settings = load_settings()
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     results = intake_once(settings, settle_seconds=settle_seconds)
@@ -118,6 +37,8 @@ def once(
 
 
 def _imap_config(settings: Settings) -> ImapConfig:
+    from intake.sources.imap import ImapConfig
+
     if not (settings.imap_host and settings.imap_username and settings.imap_password):
         raise typer.BadParameter("set DOCINTAKE_IMAP_HOST, _IMAP_USERNAME and _IMAP_PASSWORD")
     return ImapConfig(
@@ -138,6 +59,13 @@ def imap(
     once: bool = typer.Option(False, "--once", help="Take what waits, then stop."),
 ) -> None:
     """Read the IMAP folder (IDLE or polling) until interrupted, moving finished messages."""
+    import threading
+    from functools import partial
+
+    from flows.common import load_settings, uow_factory
+    from flows.intake_wiring import deliver_outbox, ensure_schema, message_handler
+    from intake.sources import imap as imap_source
+
     settings = load_settings()
     config = _imap_config(settings)
     ensure_schema(settings)
@@ -169,6 +97,13 @@ def imap(
 @app.command("smtp")
 def smtp() -> None:
     """Listen for mail to the intake address and process the drop folder until interrupted."""
+    import time
+
+    from flows.common import load_settings
+    from flows.intake_wiring import deliver_outbox, intake_once
+    from intake.sources.smtp import start_listener
+    from intake.verify import make_resolver
+
     settings = load_settings()
     host = settings.smtp_listen_host or "127.0.0.1"
     controller = start_listener(
@@ -206,7 +141,7 @@ quarantine_app = typer.Typer(
 app.add_typer(quarantine_app, name="quarantine")
 
 
-def _quarantine_row(item: inbound_messages.QuarantinedMessage) -> dict[str, object]:
+def _quarantine_row(item: QuarantinedMessage) -> dict[str, object]:
     return {
         "id": item.id,
         "received_at": item.received_at.isoformat(),
@@ -224,6 +159,14 @@ def quarantine_list(
     as_json: bool = typer.Option(False, "--json", help="A JSON array for programs."),
 ) -> None:
     """The quarantined messages, oldest first, with why each is held."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from flows.common import load_settings, uow_factory
+    from flows.intake_wiring import ensure_schema
+    from handlers import inbound_messages
+
     settings = load_settings()
     ensure_schema(settings)
     items = inbound_messages.quarantined_messages(uow=uow_factory(settings))
@@ -249,6 +192,11 @@ def quarantine_release(
     staff: str = typer.Option(..., "--staff", help="Your name (recorded): you vouch for it."),
 ) -> None:
     """Read a held message again as from a verified sender; the contract rules still apply."""
+    from flows.common import load_settings, uow_factory
+    from flows.intake_wiring import deliver_outbox, message_handler
+    from handlers import inbound_messages
+    from intake import store
+
     settings = load_settings()
     try:
         sha256 = inbound_messages.release_message(
@@ -268,6 +216,9 @@ def quarantine_drop(
     staff: str = typer.Option(..., "--staff", help="Your name (recorded)."),
 ) -> None:
     """Throw a held message away: final, nobody answered, the original kept in the store."""
+    from flows.common import load_settings, uow_factory
+    from handlers import inbound_messages
+
     settings = load_settings()
     try:
         inbound_messages.drop_message(message_id, staff=staff, uow=uow_factory(settings))

@@ -5,23 +5,26 @@ from __future__ import annotations
 import getpass
 import uuid
 from datetime import date
+from typing import TYPE_CHECKING
 
 import typer
 
-from flows.common import load_settings, uow_factory
-from forms.values import InvalidValue, parse_money
-from handlers.accounts import balance, statement, top_up
-from handlers.commands import RequestPasswordReset, TopUp, UpdateContact
-from handlers.results import OperationResult
-from handlers.selfservice import request_password_reset, update_contact
+if TYPE_CHECKING:
+    from handlers.db import UnitOfWork
+    from handlers.results import OperationResult
 
 app = typer.Typer(
     help="Staff access to users' accounts (self-service on a client's behalf).",
     no_args_is_help=True,
 )
-db_app = typer.Typer(help="The accounts database schema.", no_args_is_help=True)
 
 QUEUED = "E-pasts ievietots izsūtnē / e-mail queued (`docintake outbox send` delivers it)."
+
+
+def _books() -> UnitOfWork:
+    from flows.common import load_settings, uow_factory
+
+    return uow_factory(load_settings())
 
 
 def _actor() -> str:
@@ -41,32 +44,24 @@ def _finish(result: OperationResult) -> None:
         typer.echo("Jau izpildīts iepriekš / already done before: nothing applied again.")
 
 
-@db_app.command("upgrade")
-def db_upgrade(
-    revision: str = typer.Argument("head", help="Target revision (default: the newest)."),
-) -> None:
-    """Bring the accounts database (DOCINTAKE_DATABASE_URL, or SQLite under home) to head."""
-    from handlers.migrations import current, upgrade
-
-    url = load_settings().resolved_database_url
-    upgrade(url, revision)
-    typer.echo(f"database at revision {current(url)}")
-
-
 @app.command("show")
 def show(username: str = typer.Argument(..., help="The user's username.")) -> None:
     """A user's contract, status, contact and balance."""
-    result = balance(username, uow=uow_factory(load_settings()))
-    _finish(result)
-    data = result.data
-    typer.echo(f"{data['username']}: {data['first_name']} {data['last_name']}")
-    typer.echo(f"  contract     {data['contract_no']}")
-    typer.echo(f"  role         {data['role']}")
-    blocked = f" ({data['blocked_reason']})" if data["blocked_reason"] else ""
-    typer.echo(f"  status       {data['status']}{blocked}")
-    typer.echo(f"  e-mail       {data['email']}")
-    typer.echo(f"  phone        {data['phone'] or '-'}")
-    typer.echo(f"  balance      {data['balance']} EUR")
+    from handlers.accounts import balance
+    from handlers.results import OperationResult
+
+    user = balance(username, uow=_books())
+    if isinstance(user, OperationResult):
+        _finish(user)
+        return
+    typer.echo(f"{user.username}: {user.first_name} {user.last_name}")
+    typer.echo(f"  contract     {user.contract_no}")
+    typer.echo(f"  role         {user.role}")
+    blocked = f" ({user.blocked_reason})" if user.blocked_reason else ""
+    typer.echo(f"  status       {user.status}{blocked}")
+    typer.echo(f"  e-mail       {user.email}")
+    typer.echo(f"  phone        {user.phone or '-'}")
+    typer.echo(f"  balance      {user.balance} EUR")
 
 
 @app.command("statement")
@@ -76,19 +71,23 @@ def show_statement(
     date_to: str | None = typer.Option(None, "--to", help="Last day, YYYY-MM-DD."),
 ) -> None:
     """The user's ledger entries in a period with opening and closing balance."""
+    from handlers.accounts import statement
+    from handlers.results import OperationResult
+
     try:
         start = date.fromisoformat(date_from) if date_from else None
         end = date.fromisoformat(date_to) if date_to else None
     except ValueError as bad:
         raise typer.BadParameter(f"dates are YYYY-MM-DD: {bad}") from None
-    result = statement(username, uow=uow_factory(load_settings()), date_from=start, date_to=end)
-    _finish(result)
-    data = result.data
-    typer.echo(f"{data['username']}  {data['date_from'] or '…'} – {data['date_to'] or '…'}")
-    typer.echo(f"{'opening':>32} {data['opening']:>10}")
-    for entry in data["entries"]:
-        typer.echo(f"{entry['date']}  {entry['kind']:<20}{entry['amount']:>10}")
-    typer.echo(f"{'closing':>32} {data['closing']:>10}")
+    found = statement(username, uow=_books(), date_from=start, date_to=end)
+    if isinstance(found, OperationResult):
+        _finish(found)
+        return
+    typer.echo(f"{found.username}  {found.date_from or '…'} – {found.date_to or '…'}")
+    typer.echo(f"{'opening':>32} {found.opening:>10}")
+    for entry in found.entries:
+        typer.echo(f"{entry.date}  {entry.kind:<20}{entry.amount:>10}")
+    typer.echo(f"{'closing':>32} {found.closing:>10}")
 
 
 @app.command("top-up")
@@ -98,6 +97,10 @@ def top_up_command(
     key: str | None = typer.Option(None, help="Request key: the same key applies only once."),
 ) -> None:
     """Credit the amount at once, issue a top-up invoice and queue it for e-mail."""
+    from forms.values import InvalidValue, parse_money
+    from handlers.accounts import top_up
+    from handlers.commands import TopUp
+
     try:
         money = parse_money(amount)
     except InvalidValue as bad:
@@ -105,7 +108,7 @@ def top_up_command(
     cmd = TopUp(
         request_key=_request_key("top-up", key), actor=_actor(), username=username, amount=money
     )
-    result = top_up(cmd, uow=uow_factory(load_settings()), today=date.today())
+    result = top_up(cmd, uow=_books(), today=date.today())
     _finish(result)
     data = result.data
     typer.echo(
@@ -121,10 +124,13 @@ def reset_password_command(
     key: str | None = typer.Option(None, help="Request key: the same key applies only once."),
 ) -> None:
     """Queue a one-time password reset link to the user's e-mail on record."""
+    from handlers.commands import RequestPasswordReset
+    from handlers.selfservice import request_password_reset
+
     cmd = RequestPasswordReset(
         request_key=_request_key("reset", key), actor=_actor(), identifier=username
     )
-    result = request_password_reset(cmd, uow=uow_factory(load_settings()), today=date.today())
+    result = request_password_reset(cmd, uow=_books(), today=date.today())
     _finish(result)
     typer.echo(f"{result.message_lv}\n{result.message_en}")
 
@@ -137,6 +143,9 @@ def contact(
     key: str | None = typer.Option(None, help="Request key: the same key applies only once."),
 ) -> None:
     """Change a user's e-mail and/or phone."""
+    from handlers.commands import UpdateContact
+    from handlers.selfservice import update_contact
+
     cmd = UpdateContact(
         request_key=_request_key("contact", key),
         actor=_actor(),
@@ -144,7 +153,7 @@ def contact(
         email=email,
         phone=phone,
     )
-    result = update_contact(cmd, uow=uow_factory(load_settings()), today=date.today())
+    result = update_contact(cmd, uow=_books(), today=date.today())
     _finish(result)
     data = result.data
     typer.echo(f"{data['username']}: e-mail {data['email']}, phone {data['phone'] or '-'}")

@@ -7,17 +7,16 @@ import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flows.settings import Settings
+if TYPE_CHECKING:
+    from forms.catalogue import FieldDef
 
+# The form modules are imported inside the commands: `docintake --help` must not pay for them.
 # Submodules, not the package root: the editable install can import `forms` as a namespace
 # package in the console script, and then forms/__init__.py never runs.
-from forms.blank import render_form
-from forms.catalogue import FORM_CODES, FORMS, FieldDef, form_by_code
-from forms.parse import parse_document
 
 app = typer.Typer(help="Blank forms and reading filled ones.", no_args_is_help=True)
 
@@ -43,6 +42,8 @@ def list_forms(
     as_json: Annotated[bool, typer.Option("--json", help="The catalogue as JSON.")] = False,
 ) -> None:
     """The seven forms: code, titles and fields."""
+    from forms.catalogue import FORMS
+
     if as_json:
         catalogue = [
             {
@@ -85,6 +86,10 @@ def blank(
     ] = None,
 ) -> None:
     """Write the blank form a client downloads and fills in."""
+    from flows.settings import Settings
+    from forms.blank import render_form
+    from forms.catalogue import FORM_CODES, FORMS, form_by_code
+
     send_to = Settings().intake_address
     if all_dir is not None:
         if form_type is not None or output is not None:
@@ -119,6 +124,8 @@ def parse(
     ],
 ) -> None:
     """Read filled forms; one JSON object per file (exit 1 when any has errors)."""
+    from forms.parse import parse_document
+
     failed = False
     today = date.today()
     for path in files:
