@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Debian packages the tests and the demo use: a real IMAP server, a real browser,
 # LibreOffice to prove the blank forms open cleanly, DejaVu fonts embedded in invoice PDFs
 # (Latvian letters), and pdftotext to read those PDFs back in the tests.
-APT_PACKAGES := dovecot-imapd chromium libreoffice-writer-nogui fonts-dejavu-core poppler-utils
+APT_PACKAGES := dovecot-imapd chromium libreoffice-writer-nogui fonts-dejavu-core poppler-utils abiword pandoc
 
 .PHONY: run test test-fast setup system-deps lint bench clean
 
