@@ -176,6 +176,34 @@ def _recipients(application: Application, uow: UnitOfWork) -> tuple[str | None, 
     return (addresses[0], list(addresses[1:])) if addresses else (None, [])
 
 
+def _tell_client(
+    uow: UnitOfWork,
+    application: Application,
+    template: str,
+    titles: tuple[str, str],
+    **extra: Any,
+) -> None:
+    """Queue one reply about the application to the client, in its thread (nobody: nothing)."""
+    recipient, cc = _recipients(application, uow)
+    if recipient is None:
+        return
+    enqueue(
+        uow.session,
+        template=template,
+        recipient=recipient,
+        cc=cc,
+        context={
+            "reference": application.reference,
+            "form_title_lv": titles[0],
+            "form_title_en": titles[1],
+            **extra,
+        },
+        dedupe_key=application.reference,
+        application_id=application.id,
+        thread=thread_of_application(uow.session, application.id),
+    )
+
+
 def reject_application(
     application_id: int,
     *,
@@ -191,26 +219,10 @@ def reject_application(
             application.status = ApplicationStatus.rejected
             application.updated_at = utcnow()
             uow.session.add(application)
-        recipient, cc = _recipients(application, uow)
-        if recipient is not None:
-            context: dict[str, Any] = {
-                "reference": application.reference,
-                "form_title_lv": titles[0],
-                "form_title_en": titles[1],
-                "comment": comment,
-            }
-            if errors:
-                context["errors"] = list(errors)
-            enqueue(
-                uow.session,
-                template="request_rejected",
-                recipient=recipient,
-                cc=cc,
-                context=context,
-                dedupe_key=application.reference,
-                application_id=application.id,
-                thread=thread_of_application(uow.session, application.id),
-            )
+        extra: dict[str, Any] = {"comment": comment}
+        if errors:
+            extra["errors"] = list(errors)
+        _tell_client(uow, application, "request_rejected", titles, **extra)
         uow.commit()
 
 
@@ -223,22 +235,7 @@ def expire_application(application_id: int, *, uow: UnitOfWork, titles: tuple[st
         application.status = ApplicationStatus.expired
         application.updated_at = utcnow()
         uow.session.add(application)
-        recipient, cc = _recipients(application, uow)
-        if recipient is not None:
-            enqueue(
-                uow.session,
-                template="request_expired",
-                recipient=recipient,
-                cc=cc,
-                context={
-                    "reference": application.reference,
-                    "form_title_lv": titles[0],
-                    "form_title_en": titles[1],
-                },
-                dedupe_key=application.reference,
-                application_id=application.id,
-                thread=thread_of_application(uow.session, application.id),
-            )
+        _tell_client(uow, application, "request_expired", titles)
         uow.commit()
         return True
 
@@ -310,22 +307,7 @@ def cancel_application(flow_run_id: str, *, uow: UnitOfWork, titles: tuple[str, 
         application.status = ApplicationStatus.cancelled
         application.updated_at = utcnow()
         uow.session.add(application)
-        recipient, cc = _recipients(application, uow)
-        if recipient is not None:
-            enqueue(
-                uow.session,
-                template="request_rejected",
-                recipient=recipient,
-                cc=cc,
-                context={
-                    "reference": application.reference,
-                    "form_title_lv": titles[0],
-                    "form_title_en": titles[1],
-                    "comment": CANCELLED_BY_STAFF,
-                },
-                dedupe_key=application.reference,
-                application_id=application.id,
-            )
+        _tell_client(uow, application, "request_rejected", titles, comment=CANCELLED_BY_STAFF)
         uow.commit()
         return application.reference
 
