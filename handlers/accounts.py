@@ -8,20 +8,12 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from handlers.audit import audit, snapshot
 from handlers.commands import TopUp
 from handlers.contracts import DETAIL_FIELDS
 from handlers.db import UnitOfWork
 from handlers.invoices import STANDARD_VAT_RATE, due_date, vat_of
-from handlers.lookups import (
-    audit,
-    balance_of,
-    customer_of,
-    details_on,
-    find_user,
-    money,
-    row_id,
-    snapshot,
-)
+from handlers.lookups import balance_of, customer_of, details_on, find_user, money, row_id
 from handlers.models import Contract, Invoice, LedgerEntry, UserStatus
 from handlers.outbox import enqueue
 from handlers.results import OperationResult, RuleViolation, failure, run_once

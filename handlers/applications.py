@@ -19,7 +19,6 @@ from sqlmodel import col, select
 from forms.catalogue import form_by_code
 from handlers import outbox, senders
 from handlers.db import UnitOfWork
-from handlers.lookups import books_name
 from handlers.messages import message
 from handlers.models import (
     Application,
@@ -27,6 +26,7 @@ from handlers.models import (
     AuditEvent,
     Contract,
 )
+from handlers.replies import books_name
 from handlers.threads import thread_of_message
 
 DUPLICATE_WINDOW = timedelta(days=30)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from forms.catalogue import field_labels
+from handlers.audit import audit, snapshot
 from handlers.commands import (
     ChangeDetails,
     Command,
@@ -19,16 +20,13 @@ from handlers.commands import (
 from handlers.db import UnitOfWork
 from handlers.lookups import (
     active_users,
-    audit,
     base_fee_on,
-    confirm,
     customer_of,
     details_on,
     find_contract,
     money,
     monthly_amount,
     row_id,
-    snapshot,
 )
 from handlers.models import (
     BlockReason,
@@ -39,6 +37,7 @@ from handlers.models import (
     User,
     UserStatus,
 )
+from handlers.replies import confirm
 from handlers.request_rules import next_billing_month
 from handlers.results import OperationResult, RuleViolation, apply_once
 from handlers.users import start_due_blocks

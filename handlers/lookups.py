@@ -1,4 +1,4 @@
-"""What every operation needs from the books: find and lock rows, balances, fees, audit, replies."""
+"""What every operation needs from the books: find and lock rows, balances, fees, details."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from forms.catalogue import form_titles
-from handlers.commands import Command
 from handlers.db import UnitOfWork
 from handlers.models import (
-    AuditEvent,
     Contract,
     ContractFee,
     Customer,
@@ -23,9 +20,7 @@ from handlers.models import (
     UserRole,
     UserStatus,
 )
-from handlers.outbox import enqueue
 from handlers.results import RuleViolation
-from handlers.threads import thread_of_application
 
 CENT = Decimal("0.01")
 
@@ -124,121 +119,3 @@ def customer_of(uow: UnitOfWork, contract: Contract) -> Customer:
     customer = uow.session.get(Customer, contract.customer_id)
     assert customer is not None  # noqa: S101 (a foreign key guarantees it)
     return customer
-
-
-def snapshot(row: Any, *fields: str) -> dict[str, Any]:
-    """Chosen attributes of a row as JSON-friendly values, for audit before/after."""
-    values: dict[str, Any] = {}
-    for name in fields:
-        value = getattr(row, name)
-        values[name] = value if value is None or isinstance(value, int | bool) else str(value)
-    return values
-
-
-def audit(
-    uow: UnitOfWork,
-    cmd: Command,
-    action: str,
-    entity: str,
-    entity_id: int | str | None,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    """Write one audit event in the current transaction."""
-    uow.session.add(
-        AuditEvent(
-            actor=cmd.actor,
-            action=action,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            before=before,
-            after=after,
-            application_id=cmd.application_id,
-        )
-    )
-
-
-def user_summary(user: User) -> dict[str, str]:
-    """A user as a confirmation names them: username, name and e-mail."""
-    return {
-        "username": user.username,
-        "name": f"{user.first_name} {user.last_name}".strip(),
-        "email": user.email,
-    }
-
-
-def confirm(
-    uow: UnitOfWork,
-    cmd: Command,
-    form_type: str,
-    changes: dict[str, Any],
-    *,
-    today: date,
-    action: str = "",
-) -> None:
-    """Enqueue the confirmation to everyone the command says to reply to.
-
-    `changes` says what changed, before → after, and what follows (JSON values: money and
-    dates as strings); the confirmation template words it for the form type and `action`.
-    """
-    title_lv, title_en = form_titles(form_type)
-    contract = uow.session.exec(
-        select(Contract).where(Contract.number == str(changes.get("contract_no", "")))
-    ).first()
-    context = {
-        "reference": cmd.reference,
-        "form_type": form_type,
-        "action": action,
-        "form_title_lv": title_lv,
-        "form_title_en": title_en,
-        "customer_name": books_name(uow, contract, today) if contract else "",
-        "changes": changes,
-    }
-    for recipient in dict.fromkeys(r.strip() for r in cmd.reply_to if r and r.strip()):
-        enqueue(
-            uow.session,
-            template="confirmation",
-            recipient=recipient,
-            context=context,
-            dedupe_key=cmd.dedupe_key,
-            application_id=cmd.application_id,
-            thread=thread_of_application(uow.session, cmd.application_id),
-        )
-
-
-def books_name(uow: UnitOfWork, contract: Contract, day: date) -> str:
-    """The customer's name as the books have it on a day, not as the client typed it."""
-    customer = customer_of(uow, contract)
-    assert customer.id is not None  # noqa: S101 (read from the database)
-    details = details_on(uow, customer.id, day)
-    return details.name if details else customer.reg_no
-
-
-def addressee(user: User) -> dict[str, Any]:
-    """Who a personal e-mail greets; delivery mints the password or reset token by `user_id`."""
-    return {
-        "user_id": user.id,
-        "username": user.username,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-    }
-
-
-def send_credentials(
-    uow: UnitOfWork, cmd: Command, user: User, contract: Contract, *, today: date
-) -> None:
-    """Enqueue the credentials e-mail; the password and sign-in link are added at delivery."""
-    enqueue(
-        uow.session,
-        template="credentials",
-        recipient=user.email,
-        context={
-            **addressee(user),
-            "role": str(user.role),
-            "contract_no": contract.number,
-            "customer_name": books_name(uow, contract, today),
-        },
-        dedupe_key=f"{cmd.dedupe_key}:{user.username}",
-        application_id=cmd.application_id,
-    )

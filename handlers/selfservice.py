@@ -8,10 +8,11 @@ from typing import Any
 from sqlmodel import col, func, or_, select
 
 from forms.values import InvalidValue, normalize_email, normalize_phone
+from handlers.audit import audit, snapshot
 from handlers.commands import ChangePassword, RequestPasswordReset, ResetPassword, UpdateContact
 from handlers.credentials import MIN_PASSWORD_LENGTH, hash_password, token_hash, verify_password
 from handlers.db import UnitOfWork
-from handlers.lookups import addressee, audit, find_user, snapshot
+from handlers.lookups import find_user
 from handlers.messages import message
 from handlers.models import (
     Application,
@@ -21,6 +22,7 @@ from handlers.models import (
     utcnow,
 )
 from handlers.outbox import enqueue
+from handlers.replies import addressee
 from handlers.results import OperationResult, RuleViolation, failure, run_once
 from handlers.views import RequestLog, RequestLogEntry
 

@@ -9,21 +9,17 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from handlers.audit import audit, snapshot
 from handlers.commands import AddUsers, BlockUsers, ChangeUser, GrantEinvoiceAccess, NewUser
 from handlers.credentials import unique_username
 from handlers.db import UnitOfWork
 from handlers.lookups import (
     active_users,
-    audit,
     balance_of,
-    confirm,
     find_contract,
     find_user,
     monthly_amount,
     row_id,
-    send_credentials,
-    snapshot,
-    user_summary,
 )
 from handlers.models import (
     BlockReason,
@@ -33,6 +29,7 @@ from handlers.models import (
     UserRole,
     UserStatus,
 )
+from handlers.replies import confirm, send_credentials, user_summary
 from handlers.results import OperationResult, apply_once
 
 USER_FIELDS = ("username", "status", "blocked_reason", "blocked_from", "email", "role")

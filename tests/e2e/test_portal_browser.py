@@ -17,9 +17,9 @@ from sqlmodel import select
 from flows.demo import form_values
 from forms import render_form
 from handlers import decisions
-from handlers.lookups import addressee
 from handlers.models import LedgerEntry, User
 from handlers.outbox import enqueue
+from handlers.replies import addressee
 from tests.e2e.journey import Journey, contract_ref, password_in, text_of
 from tests.e2e.test_staff_browser import chromium_page
 from tests.support.portal import RunningPortal, portal_config, serve_portal
