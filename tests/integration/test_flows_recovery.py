@@ -111,7 +111,7 @@ def test_a_decision_given_as_its_engine_dies_is_applied_once(prefect_env: Prefec
         prefect_env, books, "user_add", new_user_fields(f"w.{books.contract_no}@ozols.test")
     )
     prefect_env.kill_serving()
-    code, output = staff_cli("approve", reference, "--staff", "Ilze")
+    code, output = staff_cli("approve", reference, "--staff", "ilze", "--no-wait")
     assert code == 0, output
     # As an engine leaves a run it claimed just before a SIGKILL: Pending, held by a dead pid.
     prefect_env.force_state(run_id, Pending())
@@ -119,7 +119,7 @@ def test_a_decision_given_as_its_engine_dies_is_applied_once(prefect_env: Prefec
     assert decisions.approvals_for(application_id, uow=prefect_env.uow()) == []
 
     prefect_env.start_serving()
-    assert applied_by(prefect_env, application_id) == ["Ilze"]
+    assert applied_by(prefect_env, application_id) == ["ilze"]
     prefect_env.wait_for(
         partial(in_state, prefect_env, run_id, "Completed"), what="the restarted run to complete"
     )
