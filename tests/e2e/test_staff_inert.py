@@ -9,10 +9,9 @@ from typing import Any, ClassVar
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from typer.testing import CliRunner
 
-from flows.cli import app
 from tests.e2e.test_staff_browser import UI_TIMEOUT_MS, chromium_page
+from tests.support.flows_helpers import staff_cli
 from tests.support.prefect_env import PrefectEnv, add_application, seed_contract
 
 pytestmark = pytest.mark.slow
@@ -134,7 +133,5 @@ def test_client_text_is_inert_in_the_prefect_ui(prefect_env: PrefectEnv, pixel: 
         assert fetched == []
         assert _Pixel.asked == []
     finally:
-        rejected = CliRunner().invoke(
-            app, ["requests", "reject", reference, "--staff", "Ilze", "--comment", "Tests"]
-        )
-        assert rejected.exit_code == 0, rejected.output
+        code, output = staff_cli("reject", reference, "--staff", "ilze", "--comment", "Tests")
+        assert code == 0, output

@@ -36,7 +36,9 @@ from sqlmodel import select
 from flows.prefect_server import PrefectServer, free_port
 from handlers.db import UnitOfWork, create_all, make_engine
 from handlers.models import Application, ApplicationStatus, Approval, OutboxMessage, User
+from handlers.staff import new_key
 from tests.support.prefect_env import add_application, seed_contract
+from tests.support.staff import enrol, fresh_code
 
 pytestmark = pytest.mark.slow
 log = logging.getLogger(__name__)
@@ -105,32 +107,45 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-async def _approve_waiting(api_url: str, engine: Engine, approved: set[int]) -> None:
-    """Approve each application whose run waits and that was not approved before, once."""
+async def _approve_waiting(
+    api_url: str, engine: Engine, approved: set[int], staff_of: dict[int, str]
+) -> None:
+    """Approve each application whose run waits and that was not approved before, once.
+
+    Each application has its own enrolled staff member: a one-time code works once per person.
+    """
     with UnitOfWork(engine) as uow:
         rows = uow.session.exec(select(Application.id, Application.flow_run_id)).all()
     async with PrefectClient(api_url) as client:
         for application_id, run_id in rows:
-            if application_id in approved or run_id is None:
+            if application_id is None or application_id in approved or run_id is None:
                 continue
             run = await client.read_flow_run(UUID(run_id))
             if run.state is None or run.state.name != "Suspended":
                 continue
             try:
+                name = staff_of[application_id]
                 result = await client.resume_flow_run(
-                    run.id, run_input={"decision": "approve", "staff": "Ilze"}
+                    run.id,
+                    run_input={"decision": "approve", "staff": name, "code": fresh_code(name)},
                 )
             except Exception as exc:  # the schema not stored yet: the next pass tries again
                 log.debug("resume refused: %s", type(exc).__name__)
                 continue
-            if result.status.value == "ACCEPT" and application_id is not None:
+            if result.status.value == "ACCEPT":
                 approved.add(application_id)
 
 
-def _staff(api_url: str, engine: Engine, approved: set[int], done: threading.Event) -> None:
+def _staff(
+    api_url: str,
+    engine: Engine,
+    approved: set[int],
+    staff_of: dict[int, str],
+    done: threading.Event,
+) -> None:
     while not done.is_set():
         try:
-            asyncio.run(_approve_waiting(api_url, engine, approved))
+            asyncio.run(_approve_waiting(api_url, engine, approved, staff_of))
         except Exception as exc:  # the server busy: staff try again a moment later
             log.debug("staff pass failed: %s", type(exc).__name__)
         done.wait(1.0)
@@ -160,6 +175,7 @@ def test_sigkills_lose_no_decision_and_apply_and_mail_each_application_once(
     create_all(engine)
     server = PrefectServer(tmp_path / "prefect-server", free_port())
     server.start()
+    staff_key = new_key()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DOCINTAKE_"))}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -173,11 +189,13 @@ def test_sigkills_lose_no_decision_and_apply_and_mail_each_application_once(
         DOCINTAKE_POLL_SECONDS="0.5",
         DOCINTAKE_HOUSEKEEPING_SECONDS="2",
         DOCINTAKE_ENGINE_GRACE_SECONDS="1",
+        DOCINTAKE_STAFF_TOTP_KEY=staff_key,
     )
     workers = _Workers(env, tmp_path)
     approved: set[int] = set()
+    staff_of: dict[int, str] = {}
     done = threading.Event()
-    staff = threading.Thread(target=_staff, args=(server.api_url, engine, approved, done))
+    staff = threading.Thread(target=_staff, args=(server.api_url, engine, approved, staff_of, done))
     kills = 0
     try:
         books = _Books(engine)
@@ -193,6 +211,8 @@ def test_sigkills_lose_no_decision_and_apply_and_mail_each_application_once(
                 "phone": None,
             }
             ids.append(add_application(books, contract, "user_add", {"users": [user]}))
+            staff_of[ids[-1]] = f"chaos{n}"
+            enrol(UnitOfWork(engine), staff_key, f"chaos{n}", f"Chaos Staff {n}")
         workers.keep_up()
         staff.start()
         chaos_ends = time.monotonic() + CHAOS_SECONDS
