@@ -381,6 +381,8 @@ def _effect_visible(env: PrefectEnv, form_type: str, books: SeededContract) -> b
         return accountant is not None and accountant.role == UserRole.accountant
 
 
+# Nine approvals by two people: one-time codes allow two per person per 30-second step.
+@pytest.mark.timeout(600)
 def test_every_request_type_from_an_emailed_form_to_the_books(prefect_env: PrefectEnv) -> None:
     """Each of the seven forms, e-mailed and approved, changes the books and is answered."""
     contracts = {form_type: seed_contract(prefect_env, users=3) for form_type in FORM_TYPES}
