@@ -32,6 +32,8 @@ def _approve_and_check(journey: Journey, requests: list[Request]) -> None:
         journey.assert_carried_out(request)
 
 
+# Nine approvals by two people: one-time codes allow two per person per 30-second step.
+@pytest.mark.timeout(600)
 def test_seven_requests_sent_over_smtp(journey: Journey) -> None:
     """Each form mailed to the SMTP listener and approved changes the books and is answered."""
     requests = [journey.new_request(form_type) for form_type in FORM_TYPES]
@@ -40,6 +42,8 @@ def test_seven_requests_sent_over_smtp(journey: Journey) -> None:
     _approve_and_check(journey, requests)
 
 
+# Nine approvals by two people: one-time codes allow two per person per 30-second step.
+@pytest.mark.timeout(600)
 def test_seven_requests_fetched_from_imap(
     journey: Journey, imap_server: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
