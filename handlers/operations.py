@@ -37,18 +37,8 @@ def _operation(name: str) -> Callable[..., OperationResult]:
     return operation
 
 
-# The request types' operations for a command given directly (the CLI, tests, benches): the
-# same rules as a form's, then the change, once per key.
-change_user = _operation("change_user")
-add_users = _operation("add_users")
-block_users = _operation("block_users")
-increase_fee = _operation("increase_fee")
-change_details = _operation("change_details")
-suspend_contract = _operation("suspend_contract")
-resume_contract = _operation("resume_contract")
-grant_einvoice_access = _operation("grant_einvoice_access")
-
-# Every operation that changes the books, by name (the CLI and the benchmark look them up here).
+# Every operation that changes the books, by name (the CLI and the benchmark look them up here):
+# the request types' operations, derived from the registry, run the same rules as a form's.
 OPERATIONS: dict[str, Callable[..., OperationResult]] = {
     **{name: _operation(name) for name in ACTIONS},
     "top_up": accounts.top_up,
@@ -57,6 +47,16 @@ OPERATIONS: dict[str, Callable[..., OperationResult]] = {
     "reset_password": selfservice.reset_password,
     "update_contact": selfservice.update_contact,
 }
+
+# The same functions by name, for a command given directly (the CLI, tests, benches).
+change_user = OPERATIONS["change_user"]
+add_users = OPERATIONS["add_users"]
+block_users = OPERATIONS["block_users"]
+increase_fee = OPERATIONS["increase_fee"]
+change_details = OPERATIONS["change_details"]
+suspend_contract = OPERATIONS["suspend_contract"]
+resume_contract = OPERATIONS["resume_contract"]
+grant_einvoice_access = OPERATIONS["grant_einvoice_access"]
 
 # Statuses from which an application may still be applied (staff approval is the flow's job).
 _APPLICABLE = {
