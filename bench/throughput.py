@@ -67,6 +67,8 @@ from handlers.models import (  # noqa: E402
     Contract,
     Customer,
     CustomerDetails,
+    InboundMessage,
+    MessageStatus,
     OutboxMessage,
     OutboxStatus,
 )
@@ -79,9 +81,14 @@ from handlers.staff import (  # noqa: E402
     verify_decision,
 )
 from intake.pipeline import process_message  # noqa: E402
+from intake.senders import Trust, Verification  # noqa: E402
 from intake.sources.dropdir import deliver  # noqa: E402
 
 TODAY = date.today()
+# The receiving MTA's authserv-id: the bench's mail arrives verified by it, as production mail
+# does (sender_verification "require" with this id trusted), so the sender check is measured too.
+MX_AUTHSERV_ID = "mx.bench.lv"
+TRUST = Trust(level=Verification.require, trusted_authserv_ids=(MX_AUTHSERV_ID,))
 
 
 def reg_no(seed: int) -> str:
@@ -161,7 +168,8 @@ def message(i: int, books: tuple[str, str, str]) -> bytes:
         subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
         filename="iesniegums.docx",
     )
-    return mail.as_bytes()
+    stamp = f"{MX_AUTHSERV_ID}; dkim=pass header.d=bench.lv; dmarc=pass header.from=bench.lv"
+    return f"Authentication-Results: {stamp}\n".encode() + mail.as_bytes()
 
 
 def tree_usage(pids: list[int]) -> tuple[int, float]:
@@ -206,6 +214,21 @@ def count_status(engine: Any, status: ApplicationStatus) -> int:
         return len(
             uow.session.exec(select(Application.id).where(Application.status == status)).all()
         )
+
+
+def nothing_refused(engine: Any) -> bool:
+    """True while no bench mail was quarantined or rejected; raises otherwise (a broken bench)."""
+    with UnitOfWork(engine) as uow:
+        refused = uow.session.exec(
+            select(InboundMessage.status, InboundMessage.reason).where(
+                InboundMessage.status.in_(  # type: ignore[attr-defined]
+                    [MessageStatus.quarantined, MessageStatus.rejected]
+                )
+            )
+        ).first()
+    if refused is not None:
+        raise RuntimeError(f"a bench mail was refused: {refused}")
+    return True
 
 
 async def suspended_count(api_url: str) -> int:
@@ -305,7 +328,7 @@ def with_prefect(
         DOCINTAKE_RUNNER_POLL_SECONDS=str(poll),
         PREFECT_LOGGING_LEVEL="WARNING",
     )
-    env.update(DOCINTAKE_STAFF_TOTP_KEY=key)
+    env.update(DOCINTAKE_STAFF_TOTP_KEY=key, DOCINTAKE_TRUSTED_AUTHSERV_IDS=MX_AUTHSERV_ID)
     env.pop("DOCINTAKE_SMTP_HOST", None)
     log = (home / "serve.log").open("wb")
     serving = subprocess.Popen(
@@ -326,7 +349,8 @@ def with_prefect(
             deliver(settings.inbox_dir, raw)
         wait(
             lambda: (
-                count_status(engine, ApplicationStatus.awaiting_approval) == n
+                nothing_refused(engine)
+                and count_status(engine, ApplicationStatus.awaiting_approval) == n
                 and asyncio.run(suspended_count(server.api_url)) == n
             ),
             "all runs waiting",
@@ -398,8 +422,16 @@ def floor(n: int, root: Path) -> float:
     started = time.monotonic()
     for raw in raws:
         outcome = process_message(
-            raw, source="dropdir", uow_factory=uow, home=home, today=TODAY, staff_email="s@x.lv"
+            raw,
+            source="dropdir",
+            uow_factory=uow,
+            home=home,
+            today=TODAY,
+            staff_email="s@x.lv",
+            trust=TRUST,
         )
+        if not outcome.valid_application_ids:  # a refused mail would make the floor too cheap
+            raise RuntimeError(f"the floor's mail was not accepted: {outcome}")
         for application_id in outcome.valid_application_ids:
             application = decisions.get_application(application_id, uow=uow())
             assert application is not None
