@@ -30,12 +30,14 @@ leaves their state alone, and they are set AwaitingRetry — the same run, repla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import gc
 import inspect
 import logging
 import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,6 +47,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import prefect.client.orchestration as prefect_client_module
 from prefect import flow_engine
 from prefect._internal import control_listener
 from prefect.client.orchestration import PrefectClient, get_client
@@ -56,6 +59,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
+from prefect.context import AsyncClientContext, SyncClientContext
 from prefect.exceptions import Abort, Pause
 from prefect.flows import Flow
 from prefect.states import AwaitingRetry, Pending
@@ -66,6 +70,9 @@ log = logging.getLogger(__name__)
 RESTART_EXIT_CODE = 75
 # Runs asked for beyond the free slots: some claims lose to another engine.
 EXTRA_PER_POLL = 4
+# Names in Prefect's modules that `install_hooks` replaces (besides `_termination_intent`).
+OBSERVER_HOOK = "observe_flow_run_suspension"  # in prefect.flow_engine
+TLS_HOOK = "ssl"  # in prefect.client.orchestration
 # The intents `install_hooks` gives a run; Prefect's engine knows both.
 CANCEL = "cancel"
 RESCHEDULE = "reschedule"
@@ -106,14 +113,66 @@ def per_run_intent() -> Any:
 
 
 def install_hooks() -> None:
-    """Make Prefect's termination intent per run (private: `flow_engine._termination_intent`).
+    """Fit Prefect's engine to many runs in one process (private names, see docs/internals.md).
 
-    Prefect 3.9 reads one process-wide intent when a run ends by an exception: cancelling one
-    in-process run would turn every other run's exception into "cancelled", and without an
-    intent a cancelled task ends Crashed. tests/unit/test_flows_engine.py fails when an upgrade
-    moves the hook.
+    - `flow_engine._termination_intent`: Prefect 3.9 reads one process-wide intent when a run
+      ends by an exception; cancelling one in-process run would turn every other run's
+      exception into "cancelled", and without an intent a cancelled task ends Crashed.
+    - `flow_engine.observe_flow_run_suspension`: for every run of a deployment Prefect starts a
+      thread, an event loop, an API client and an events subscription that watches for someone
+      else suspending the run. Our runs suspend themselves and hold no work worth stopping; the
+      watch is skipped for the runs this engine executes.
+    - `prefect.client.orchestration.ssl`: every API client builds a TLS context and loads the
+      CA bundle (~12 ms of CPU, under the GIL) even for a plain-HTTP API; a run opens several.
+      One context per set of arguments serves them all (an SSLContext is shared safely).
+
+    tests/unit/test_flows_engine.py fails when an upgrade moves a hook.
     """
     flow_engine._termination_intent = per_run_intent
+    observe = getattr(flow_engine, OBSERVER_HOOK)
+    if not isinstance(observe, _ObserverSkippedForOurRuns):
+        setattr(flow_engine, OBSERVER_HOOK, _ObserverSkippedForOurRuns(observe))
+    tls = getattr(prefect_client_module, TLS_HOOK)
+    if not isinstance(tls, SharedTLSContexts):
+        setattr(prefect_client_module, TLS_HOOK, SharedTLSContexts(tls))
+
+
+class _ObserverSkippedForOurRuns:
+    """Prefect's suspension observer for runs executed elsewhere; nothing for ours."""
+
+    def __init__(self, observe: Callable[..., contextlib.AbstractContextManager[None]]) -> None:
+        self.observe = observe
+
+    def __call__(self, *args: Any, **kwargs: Any) -> contextlib.AbstractContextManager[None]:
+        if _CONTROL.get() is not None:
+            return contextlib.nullcontext()
+        return self.observe(*args, **kwargs)
+
+
+class SharedTLSContexts:
+    """The `ssl` module as Prefect's client sees it: each default context made once.
+
+    `create_default_context` builds one context per set of arguments; every other name is the
+    real module's.
+    """
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+        self._contexts: dict[tuple[Any, ...], ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+
+    def create_default_context(self, *args: Any, **kwargs: Any) -> ssl.SSLContext:
+        """The one context for these arguments (built on first use)."""
+        key = (args, tuple(sorted(kwargs.items())))
+        with self._lock:
+            context = self._contexts.get(key)
+            if context is None:
+                context = self._module.create_default_context(*args, **kwargs)
+                self._contexts[key] = context
+            return context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
 
 
 def process_identity() -> str:
@@ -303,14 +362,18 @@ class Engine:
         control.task = asyncio.current_task()
         if control.intent is not None:  # interrupted before the task existed
             raise asyncio.CancelledError
-        if self.before_run is not None:
-            try:
-                await self.before_run(flow_run)
-            except Exception as exc:  # the flow records the decision itself, with retries
-                log.error("before flow run %s: %s", flow_run.id, type(exc).__name__)
-        outcome = flow_engine.run_flow(flow, flow_run=flow_run, return_type="state")
-        if inspect.isawaitable(outcome):
-            await outcome
+        # One API client of each kind for the whole run: without them every sync task of the
+        # run, the result store and `before_run` each open (and TLS-configure) a client.
+        async with AsyncClientContext.get_or_create():
+            with SyncClientContext.get_or_create():
+                if self.before_run is not None:
+                    try:
+                        await self.before_run(flow_run)
+                    except Exception as exc:  # the flow records the decision itself, with retries
+                        log.error("before flow run %s: %s", flow_run.id, type(exc).__name__)
+                outcome = flow_engine.run_flow(flow, flow_run=flow_run, return_type="state")
+                if inspect.isawaitable(outcome):
+                    await outcome
 
     def _finished(self, control: RunControl) -> None:
         self.executing.pop(control.flow_run_id, None)

@@ -13,8 +13,10 @@ from flows.request_flow import IO_BACKOFF, IO_RETRIES, deliver_mail
 from handlers import decisions, views
 from handlers.models import Application
 
-# Request runs the intake starts concurrently.
-START_AT_ONCE = 8
+# Request runs the intake starts concurrently. One: on a SQLite Prefect server (the embedded
+# default) concurrent run creations abort each other ("database is locked", answered 503) and
+# each loser waits 2, 4, 8 s in the client's back-off; one after the other a start takes ~40 ms.
+START_AT_ONCE = 1
 
 # Every request-type flow is served under this deployment name: `<form_type>/docintake`.
 DEPLOYMENT_NAME = "docintake"
@@ -84,8 +86,6 @@ async def intake(take_mail: bool = True) -> int:
     logger = get_run_logger()
     if take_mail:
         take_new_mail()
-    # Several starts at once: each is a few API calls, and one after the other they were the
-    # slowest step between an e-mail and its waiting run (~2 s each on a busy server).
     gate = asyncio.Semaphore(START_AT_ONCE)
 
     async def start(application_id: int) -> None:

@@ -6,20 +6,27 @@ an upgrade that moves or renames what it uses, before any run misbehaves.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import ssl
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import prefect
 from prefect import flow_engine
+from prefect.client.orchestration import PrefectClient, SyncPrefectClient
 
 from flows.engine import (
     _CONTROL,
     CANCEL,
+    OBSERVER_HOOK,
     RESCHEDULE,
+    TLS_HOOK,
     RunControl,
     holder_is_gone,
     install_hooks,
@@ -70,6 +77,47 @@ def test_intent_is_per_run_once_the_hook_is_installed() -> None:
     finally:
         _CONTROL.reset(token)
     assert flow_engine._termination_intent() is None
+
+
+def test_the_suspension_observer_is_looked_up_by_name_and_skipped_for_our_runs() -> None:
+    """Prefect starts its observer through the module name; runs on our threads get none."""
+    source = inspect.getsource(flow_engine.BaseFlowRunEngine.setup_flow_run_suspension_request)
+    assert f"{OBSERVER_HOOK}(" in source
+    calls: list[object] = []
+
+    @contextlib.contextmanager
+    def observe(flow_run_id: object, request: object) -> Iterator[None]:
+        calls.append(flow_run_id)
+        yield
+
+    original = getattr(flow_engine, OBSERVER_HOOK)
+    setattr(flow_engine, OBSERVER_HOOK, observe)
+    try:
+        install_hooks()
+        hook = getattr(flow_engine, OBSERVER_HOOK)
+        token = _CONTROL.set(RunControl(flow_run_id=uuid4()))
+        try:
+            with hook("ours", None):
+                pass
+        finally:
+            _CONTROL.reset(token)
+        with hook("elsewhere", None):
+            pass
+    finally:
+        setattr(flow_engine, OBSERVER_HOOK, original)
+    assert calls == ["elsewhere"], "only a run the engine does not execute is observed"
+
+
+def test_prefect_clients_share_one_tls_context_once_the_hook_is_installed() -> None:
+    """Two API clients, sync and async, use one TLS context instead of loading CA certs twice."""
+    assert f"{TLS_HOOK}.create_default_context(" in inspect.getsource(PrefectClient.__init__)
+    install_hooks()
+    first = PrefectClient("http://127.0.0.1:9/api")
+    second = SyncPrefectClient("http://127.0.0.1:9/api")
+    transports: list[Any] = [c._client._transport for c in (first, second)]
+    contexts = [transport._pool._ssl_context for transport in transports]
+    assert contexts[0] is contexts[1]
+    assert isinstance(contexts[0], ssl.SSLContext)
 
 
 def test_a_dead_holder_is_told_from_a_live_one() -> None:
