@@ -306,6 +306,7 @@ def with_prefect(
     waiting_only: bool = False,
     poll: float = 0.5,
     prefect_database_url: str | None = None,
+    server_workers: int = 0,
 ) -> dict[str, float]:
     """The measured path through a real server and serving process."""
     home = root / "prefect-run"
@@ -315,8 +316,7 @@ def with_prefect(
     contracts = seed(engine, n)
     key = new_key()
     bench_staff = enrol_bench_staff(engine, n, key)
-    server = PrefectServer(home / "prefect", free_port(), database_url=prefect_database_url)
-    server.start()
+    server, services = start_prefect(home / "prefect", prefect_database_url, server_workers)
     settings = Settings(
         home=home, database_url=database_url, poll_seconds=poll, runner_poll_seconds=poll
     )
@@ -357,7 +357,8 @@ def with_prefect(
             timeout=60 * 60,
         )
         figures["to_all_waiting_s"] = time.monotonic() - started
-        processes, rss = tree_usage([server.process.pid, serving.pid])  # type: ignore[union-attr]
+        server_pids = [p.pid for p in (server.process, services) if p is not None]
+        processes, rss = tree_usage([*server_pids, serving.pid])
         figures["waiting_runs"] = n
         figures["tree_processes"] = processes
         figures["tree_rss_mb"] = rss
@@ -399,10 +400,62 @@ def with_prefect(
             )
     finally:
         stop_process_group(serving)
+        if services is not None:
+            stop_process_group(services)
         server.stop()
         log.close()
         engine.dispose()
     return figures
+
+
+# Prefect's multi-process API keeps its messaging, event ordering and leases in Redis.
+REDIS_SETTINGS = {
+    "PREFECT_MESSAGING_BROKER": "prefect_redis.messaging",
+    "PREFECT_MESSAGING_CACHE": "prefect_redis.messaging",
+    "PREFECT_SERVER_EVENTS_CAUSAL_ORDERING": "prefect_redis.ordering",
+    "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect_redis.lease_storage",
+    "PREFECT_REDIS_MESSAGING_HOST": "127.0.0.1",
+    "PREFECT_REDIS_MESSAGING_PORT": "6379",
+    "PREFECT_REDIS_MESSAGING_DB": "7",
+}
+
+
+def start_prefect(
+    prefect_home: Path, database_url: str | None, workers: int
+) -> tuple[PrefectServer, subprocess.Popen[bytes] | None]:
+    """The Prefect server as one process, or (workers > 0) ops' split shape.
+
+    Split: `prefect server start --no-services --workers N` for the API and UI beside one
+    `prefect server services start`, sharing PostgreSQL and the machine's Redis (its db 7,
+    emptied first).
+    """
+    if not workers:
+        server = PrefectServer(prefect_home, free_port(), database_url=database_url)
+        server.start()
+        return server, None
+    import redis
+
+    redis.Redis(
+        host="127.0.0.1", port=6379, db=int(REDIS_SETTINGS["PREFECT_REDIS_MESSAGING_DB"])
+    ).flushdb()
+    server = PrefectServer(
+        prefect_home,
+        free_port(),
+        database_url=database_url,
+        options=("--no-services", "--workers", str(workers)),
+        extra_env=REDIS_SETTINGS,
+    )
+    server.start()
+    with (prefect_home / "services.log").open("ab") as log:
+        services = subprocess.Popen(  # noqa: S603 - our own environment's prefect
+            [str(Path(sys.executable).parent / "prefect"), "server", "services", "start"],
+            env=server.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent(),
+        )
+    return server, services
 
 
 def floor(n: int, root: Path) -> float:
@@ -548,6 +601,13 @@ def main() -> None:
         default="sqlite",
         help="the Prefect server's database (postgres: a throw-away one on the machine's server)",
     )
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=0,
+        help="ops' split shape: the API in N processes (--no-services) beside one services"
+        " process, with Redis messaging (needs --prefect-db postgres); 0: one server process",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
     parser.add_argument(
@@ -561,6 +621,8 @@ def main() -> None:
         help="stop once all runs wait: the memory and process count of many waiting runs",
     )
     args = parser.parse_args()
+    if args.server_workers and args.prefect_db != "postgres":
+        parser.error("--server-workers needs --prefect-db postgres (Prefect refuses SQLite)")
     root = Path(tempfile.mkdtemp(prefix="docintake-throughput-"))
     os.environ.pop("PREFECT_API_URL", None)
     if args.code_check_only:
@@ -584,6 +646,7 @@ def main() -> None:
                 waiting_only=args.waiting_only,
                 poll=args.poll,
                 prefect_database_url=prefect_url,
+                server_workers=args.server_workers,
             )
         floor_s = None if args.waiting_only else floor(args.n, root)
     finally:
@@ -593,6 +656,7 @@ def main() -> None:
     result = {
         "n": args.n,
         "prefect_db": args.prefect_db,
+        "server_workers": args.server_workers,
         "poll_s": args.poll,
         "to_waiting_s": round(figures["to_all_waiting_s"], 1),
         "applications_per_s": round(args.n / figures["to_all_waiting_s"], 2),

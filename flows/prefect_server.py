@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -78,10 +79,15 @@ class PrefectServer:
         *,
         database_url: str | None = None,
         log_path: Path | None = None,
+        options: Sequence[str] = (),
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         self.prefect_home = prefect_home
         self.port = port
         self.database_url = database_url
+        # e.g. ("--no-services", "--workers", "2") with Redis messaging in extra_env (ops' shape)
+        self.options = tuple(options)
+        self.extra_env = dict(extra_env or {})
         self.log_path = log_path or prefect_home / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -95,15 +101,21 @@ class PrefectServer:
         """Where ops open the UI."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout: float = 90.0) -> None:
-        """Start the server and return once /api/health answers; raise if it never does."""
-        self.prefect_home.mkdir(parents=True, exist_ok=True)
+    def environment(self) -> dict[str, str]:
+        """The server's environment (also for `prefect server services start` beside it)."""
         env = server_environment(
             prefect_home=self.prefect_home, port=self.port, database_url=self.database_url
         )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, *, timeout: float = 90.0) -> None:
+        """Start the server and return once /api/health answers; raise if it never does."""
+        self.prefect_home.mkdir(parents=True, exist_ok=True)
+        env = self.environment()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own environment's prefect
-                [prefect_executable(), "server", "start"],
+                [prefect_executable(), "server", "start", *self.options],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
