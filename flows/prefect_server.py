@@ -115,7 +115,9 @@ class PrefectServer:
         env = self.environment()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own environment's prefect
-                [prefect_executable(), "server", "start", *self.options],
+                # Prefect's own server start, with SQLite writes that wait their turn.
+                [sys.executable, "-m", "flows.prefect_server_child", "server", "start"]
+                + list(self.options),
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
