@@ -113,11 +113,11 @@ class PrefectServer:
         """Start the server and return once /api/health answers; raise if it never does."""
         self.prefect_home.mkdir(parents=True, exist_ok=True)
         env = self.environment()
+        # Prefect's own server start, with SQLite writes that wait their turn.
+        command = [sys.executable, "-m", "flows.prefect_server_child", "server", "start"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own environment's prefect
-                # Prefect's own server start, with SQLite writes that wait their turn.
-                [sys.executable, "-m", "flows.prefect_server_child", "server", "start"]
-                + list(self.options),
+                [*command, *self.options],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
