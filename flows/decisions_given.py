@@ -11,6 +11,10 @@ A copied decision passes exactly the flow's check first (`handlers.staff.verify_
 form's rules, then the staff member's one-time code), attempt by attempt under the same keys, so
 a decision made through the API without a valid code is never recorded, and the flow later
 reads the same stored verdicts instead of seeing the codes as reused.
+
+A code is judged at the moment the decision was given — when the Prefect server stored the
+input, a time the sender cannot choose — not when a run gets to it: a run that waits a minute
+behind a backlog, a restart or a crash must not turn a valid code into a wrong one.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,10 +52,16 @@ class Given:
 
     attempt: int
     decision: Decision
+    given_at: datetime | None = None
 
 
-def given_decisions(inputs: dict[str, Any]) -> dict[int, list[Given]]:
-    """The decisions in a run's inputs by stage, attempts in order; unreadable ones dropped."""
+def given_decisions(
+    inputs: dict[str, Any], given_at: Mapping[str, datetime] | None = None
+) -> dict[int, list[Given]]:
+    """The decisions in a run's inputs by stage, attempts in order; unreadable ones dropped.
+
+    `given_at`: when the server stored each input, by key.
+    """
     found: dict[int, list[Given]] = {}
     for key, value in inputs.items():
         match = _RESPONSE_KEY.match(key)
@@ -60,7 +71,8 @@ def given_decisions(inputs: dict[str, Any]) -> dict[int, list[Given]]:
             decision = Decision.model_validate(value)
         except ValidationError:
             continue
-        found.setdefault(int(match[1]), []).append(Given(int(match[2]), decision))
+        when = (given_at or {}).get(key)
+        found.setdefault(int(match[1]), []).append(Given(int(match[2]), decision, when))
     return {stage: sorted(given, key=lambda g: g.attempt) for stage, given in found.items()}
 
 
@@ -110,7 +122,7 @@ def record_given(
                 ),
                 uow=uow,
                 key=key,
-                now=datetime.now(UTC),
+                now=item.given_at or datetime.now(UTC),
             )
             if verdict.ok:
                 standing = (item.decision, verdict.username)
@@ -143,12 +155,26 @@ async def capture_decisions(client: PrefectClient, flow_run_id: UUID, applicatio
     if not inputs:
         return 0
     values = {item.key: item.decoded_value for item in inputs}
+    stored = {item.key: item.created for item in inputs if item.created is not None}
     recorded = await asyncio.to_thread(
-        record_given, application_id, given_decisions(values), flow_run_id=str(flow_run_id)
+        record_given,
+        application_id,
+        given_decisions(values, stored),
+        flow_run_id=str(flow_run_id),
     )
     if recorded:
         log.info("recorded %d decision(s) given on flow run %s", recorded, flow_run_id)
     return recorded
+
+
+async def decision_given_at(
+    client: PrefectClient, flow_run_id: UUID, pause_key: str
+) -> datetime | None:
+    """When the server stored the decision answering this wait (None if it holds none)."""
+    inputs = await client.filter_flow_run_input(
+        flow_run_id, key_prefix=f"suspended-{pause_key}-response", limit=1, exclude_keys=set()
+    )
+    return inputs[0].created if inputs else None
 
 
 def application_of(parameters: dict[str, Any]) -> int | None:

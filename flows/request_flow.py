@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 from prefect import get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact
@@ -168,15 +169,26 @@ async def deliver_mail() -> int:
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF, persist_result=False)
-def check_decision(attempt: DecisionAttempt) -> CodeCheck:
+async def check_decision(attempt: DecisionAttempt) -> CodeCheck:
     """Whether a resumed decision stands: its rules, then the staff member's one-time code.
 
-    Not persisted (the verdict names staff); our database keeps it under the attempt's key,
-    so a replay gets the same verdict instead of checking a used code again.
+    The code is judged at the moment the decision was given (when the server stored it), not
+    when this run got to it. Not persisted (the verdict names staff); our database keeps it
+    under the attempt's key, so a replay gets the same verdict instead of checking a used code
+    again.
     """
+    from prefect.client.orchestration import get_client
+
+    from flows.decisions_given import decision_given_at
+
     settings = load_settings()
+    async with get_client() as client:
+        given_at = await decision_given_at(client, UUID(attempt.flow_run_id), attempt.pause_key)
     return verify_decision(
-        attempt, uow=uow_factory(settings), key=staff_key(settings), now=datetime.now(UTC)
+        attempt,
+        uow=uow_factory(settings),
+        key=staff_key(settings),
+        now=given_at or datetime.now(UTC),
     )
 
 
@@ -220,7 +232,7 @@ async def wait_for_decision(
         )
         model = decision_model(staff).with_initial_data(description=description)
         decision = await asuspend_flow_run(wait_for_input=model, key=key)
-        verdict = check_decision(
+        verdict = await check_decision(
             DecisionAttempt(
                 application_id=application_id,
                 flow_run_id=str(current_run.id),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -392,3 +392,24 @@ def test_a_decision_copied_from_prefect_without_a_valid_code_is_never_recorded(
     status = decisions.get_application(waiting, uow=uow)
     assert status is not None
     assert status.status == ApplicationStatus.awaiting_approval
+
+
+def test_a_code_is_judged_when_the_decision_was_given_not_when_a_run_gets_to_it(
+    uow: UnitOfWork,
+) -> None:
+    """A decision stored 5 minutes ago with the code valid then stands; judged now it would not."""
+    late = _stored(uow, ApplicationStatus.awaiting_approval)
+    key = new_key()
+    secret = enrol_staff(
+        EnrolStaff(username="ilze", full_name="Ilze", email="ilze@example.lv"), uow=uow, key=key
+    ).secret
+    given_at = datetime.now(UTC) - timedelta(minutes=5)
+    answer = {"decision": "approve", "staff": "ilze", "code": pyotp.TOTP(secret).at(given_at)}
+    inputs = {"suspended-decision-1-1-response": answer}
+
+    judged_now = given_decisions(inputs)
+    assert record_given(late, judged_now, flow_run_id="run-now", uow=uow, key=key) == 0
+
+    judged_when_given = given_decisions(inputs, {"suspended-decision-1-1-response": given_at})
+    assert record_given(late, judged_when_given, flow_run_id="run-l", uow=uow, key=key) == 1
+    assert [a.staff for a in decisions.approvals_for(late, uow=uow)] == ["ilze"]
