@@ -11,6 +11,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,16 +72,37 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def mint_credentials(session: Session, user_id: int) -> str:
-    """A fresh temporary password for the user: its hash stored, a change required at sign-in."""
+@dataclass(frozen=True)
+class MintedPassword:
+    """A temporary password and its argon2 hash, made before the transaction that stores it.
+
+    Hashing takes ~0.1 s of CPU at production cost; inside the transaction it would hold the
+    books' write lock (SQLite has one) that long for every credentials mail.
+    """
+
+    password: str
+    password_hash: str
+
+
+def mint_password() -> MintedPassword:
+    """A fresh temporary password with its hash (no database: call it outside a transaction)."""
+    password = temporary_password()
+    return MintedPassword(password, hash_password(password))
+
+
+def mint_credentials(session: Session, user_id: int, minted: MintedPassword | None = None) -> str:
+    """A fresh temporary password for the user: its hash stored, a change required at sign-in.
+
+    `minted`: a password hashed beforehand (`mint_password`); without it one is made here.
+    """
     user = session.get(User, user_id)
     if user is None:
         raise LookupError(f"credentials for a missing user id {user_id}")
-    password = temporary_password()
-    user.password_hash = hash_password(password)
+    minted = minted or mint_password()
+    user.password_hash = minted.password_hash
     user.must_change_password = True
     session.add(user)
-    return password
+    return minted.password
 
 
 def mint_reset_token(session: Session, user_id: int, *, now: datetime, valid_hours: int) -> str:
@@ -97,14 +119,22 @@ def mint_reset_token(session: Session, user_id: int, *, now: datetime, valid_hou
 
 
 def mint_secrets(
-    session: Session, template: str, context: dict[str, Any], *, now: datetime
+    session: Session,
+    template: str,
+    context: dict[str, Any],
+    *,
+    now: datetime,
+    minted: MintedPassword | None = None,
 ) -> dict[str, str]:
-    """What only this send of an e-mail may carry: a password or a reset token, else nothing."""
+    """What only this send of an e-mail may carry: a password or a reset token, else nothing.
+
+    `minted`: for a credentials mail, a password hashed before the transaction.
+    """
     user_id = context.get("user_id")
     if user_id is None:
         return {}
     if template == "credentials":
-        return {"password": mint_credentials(session, int(user_id))}
+        return {"password": mint_credentials(session, int(user_id), minted)}
     if template == "password_reset":
         hours = int(context.get("valid_hours", 2))
         return {"token": mint_reset_token(session, int(user_id), now=now, valid_hours=hours)}

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, and_, col, or_, select
 
-from handlers.credentials import mint_secrets
+from handlers.credentials import mint_password, mint_secrets
 from handlers.db import UnitOfWork
 from handlers.models import OutboxMessage, OutboxStatus, utcnow
 
@@ -131,6 +131,8 @@ def claim(
     answer can be matched to it whichever attempt reached them.
     """
     now = utcnow()
+    # Passwords for the credentials mails this claim may take, hashed before the write lock.
+    minted = [mint_password() for _ in range(_credentials_due(uow, batch, skip, policy, now))]
     with uow:
         # New rows first, in order; then retries, the longest-waiting first, so rows that are
         # not yet due never crowd out the ones that are.
@@ -180,7 +182,13 @@ def claim(
                     secrets: dict[str, str] = {}
                     context["password_stands"] = True
                 else:
-                    secrets = mint_secrets(uow.session, row.template, row.context, now=now)
+                    secrets = mint_secrets(
+                        uow.session,
+                        row.template,
+                        row.context,
+                        now=now,
+                        minted=minted.pop() if minted and row.template == "credentials" else None,
+                    )
             except LookupError as missing:
                 row.status = OutboxStatus.failed
                 row.last_error = str(missing)
@@ -207,6 +215,29 @@ def claim(
             )
         uow.commit()
         return claimed
+
+
+def _credentials_due(
+    uow: UnitOfWork, batch: int, skip: set[int], policy: RetryPolicy, now: datetime
+) -> int:
+    """How many credentials mails a claim of `batch` rows may take (a short read, no claim)."""
+    with uow.reading():
+        rows = uow.session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.template == "credentials")
+            .where(
+                col(OutboxMessage.status).in_(
+                    [OutboxStatus.pending, OutboxStatus.sending, OutboxStatus.failed]
+                )
+            )
+            .where(col(OutboxMessage.attempts) < policy.max_attempts)
+        ).all()
+        due = [
+            row
+            for row in rows
+            if row.id not in skip and is_due(row, now, policy) and not _outcome_unknown(row)
+        ]
+    return min(len(due), batch)
 
 
 # `last_error` of a send whose message data left but whose answer never came.
