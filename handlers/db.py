@@ -11,6 +11,9 @@ from sqlmodel import Session, SQLModel, create_engine, select
 
 from handlers import models
 
+# The execution option that marks a read-only unit of work's connection.
+READ_ONLY = "docintake_read_only"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for SQLite (WAL, foreign keys on, busy timeout) or PostgreSQL, by URL."""
@@ -34,8 +37,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # Take the write lock at the start so two writers never deadlock on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Take the write lock at the start so two writers never deadlock on upgrade; a
+            # unit of work for reading only takes a snapshot beside the writers instead.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
@@ -54,6 +61,7 @@ class UnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._session: Session | None = None
+        self._read_only = False
 
     @property
     def session(self) -> Session:
@@ -67,8 +75,18 @@ class UnitOfWork:
         """True on PostgreSQL, where row locks (`FOR UPDATE`) are taken."""
         return self.engine.dialect.name == "postgresql"
 
+    def reading(self) -> Self:
+        """For `with uow.reading():` — a transaction that only reads, and says so.
+
+        On SQLite it begins DEFERRED: a snapshot read that neither waits for the one write lock
+        nor holds it (every other transaction takes it at BEGIN). Commit is refused.
+        """
+        self._read_only = True
+        return self
+
     def __enter__(self) -> Self:
-        self._session = Session(self.engine, expire_on_commit=False)
+        bind = self.engine.execution_options(**{READ_ONLY: True}) if self._read_only else None
+        self._session = Session(bind or self.engine, expire_on_commit=False)
         return self
 
     def __exit__(
@@ -82,9 +100,12 @@ class UnitOfWork:
         finally:
             self.session.close()
             self._session = None
+            self._read_only = False
 
     def commit(self) -> None:
         """Make everything done in this unit of work permanent."""
+        if self._read_only:
+            raise RuntimeError("a unit of work entered with reading() cannot commit")
         self.session.commit()
 
     def rollback(self) -> None:

@@ -38,7 +38,7 @@ def _application(uow: UnitOfWork, application_id: int) -> Application:
 
 def get_application(application_id: int, *, uow: UnitOfWork) -> Application | None:
     """The application with that id, readable after the unit of work closes, or None."""
-    with uow:
+    with uow.reading():
         application = uow.session.get(Application, application_id)
         if application is not None:
             # Detached before the closing rollback would expire its attributes.
@@ -48,7 +48,7 @@ def get_application(application_id: int, *, uow: UnitOfWork) -> Application | No
 
 def find_application(reference: str, *, uow: UnitOfWork) -> Application | None:
     """The application with that reference number (case-insensitive), or None; detached."""
-    with uow:
+    with uow.reading():
         application = uow.session.exec(
             select(Application).where(Application.reference == reference.strip().upper())
         ).first()
@@ -59,7 +59,7 @@ def find_application(reference: str, *, uow: UnitOfWork) -> Application | None:
 
 def application_of_run(flow_run_id: str, *, uow: UnitOfWork) -> Application | None:
     """The application a flow run carries, or None; detached."""
-    with uow:
+    with uow.reading():
         application = uow.session.exec(
             select(Application).where(Application.flow_run_id == flow_run_id)
         ).first()
@@ -112,7 +112,7 @@ def mark_awaiting_approval(application_id: int, *, uow: UnitOfWork, flow_run_id:
 
 def approvals_for(application_id: int, *, uow: UnitOfWork) -> list[Approval]:
     """Every decision recorded on the application, oldest first; detached."""
-    with uow:
+    with uow.reading():
         approvals = list(
             uow.session.exec(
                 select(Approval)
@@ -314,7 +314,7 @@ def cancel_application(flow_run_id: str, *, uow: UnitOfWork, titles: tuple[str, 
 
 def waiting_applications(*, uow: UnitOfWork) -> list[Application]:
     """Every application waiting for a staff decision, oldest first; detached."""
-    with uow:
+    with uow.reading():
         rows = list(
             uow.session.exec(
                 select(Application)
@@ -329,7 +329,7 @@ def waiting_applications(*, uow: UnitOfWork) -> list[Application]:
 
 def open_runs(*, uow: UnitOfWork) -> dict[str, str]:
     """Flow run id → reference of every application a request run still carries."""
-    with uow:
+    with uow.reading():
         rows = uow.session.exec(
             select(Application.flow_run_id, Application.reference).where(
                 Application.status.in_(_OPEN),  # type: ignore[attr-defined]

@@ -176,7 +176,7 @@ def disable_staff(username: str, *, uow: UnitOfWork) -> None:
 
 def list_staff(*, uow: UnitOfWork, active_only: bool = False) -> list[StaffMember]:
     """Every staff member by username (only those who may decide, with `active_only`)."""
-    with uow:
+    with uow.reading():
         query = select(Staff).order_by(col(Staff.username))
         if active_only:
             query = query.where(col(Staff.active).is_(True), col(Staff.locked).is_(False))

@@ -226,7 +226,7 @@ class ClientAnswerView:
 
 def client_answers(application_id: int, *, uow: UnitOfWork) -> list[ClientAnswerView]:
     """The client's answers attached to an application, oldest first."""
-    with uow:
+    with uow.reading():
         rows = uow.session.exec(
             select(ClientAnswer)
             .where(ClientAnswer.application_id == application_id)

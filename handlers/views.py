@@ -200,7 +200,7 @@ def application_detail(reference: str, *, uow: UnitOfWork) -> ApplicationDetail 
 
 def applications_to_start(*, uow: UnitOfWork) -> list[int]:
     """Valid applications that no request run carries yet, oldest first."""
-    with uow:
+    with uow.reading():
         ids = uow.session.exec(
             select(Application.id)
             .where(
@@ -291,7 +291,7 @@ def review_view(application_id: int, *, uow: UnitOfWork, today: date) -> ReviewV
     """The application with its contract now and what it would change, for the review."""
     from handlers.review_changes import changes_for, contract_now
 
-    with uow:
+    with uow.reading():
         application = uow.session.get(Application, application_id)
         if application is None:
             raise LookupError(f"application {application_id} does not exist")
