@@ -75,6 +75,11 @@ class UnitOfWork:
         """True on PostgreSQL, where row locks (`FOR UPDATE`) are taken."""
         return self.engine.dialect.name == "postgresql"
 
+    @property
+    def read_only(self) -> bool:
+        """True inside `with uow.reading():`."""
+        return self._read_only
+
     def reading(self) -> Self:
         """For `with uow.reading():` — a transaction that only reads, and says so.
 

@@ -117,6 +117,38 @@ def is_due(row: OutboxMessage, now: datetime, policy: RetryPolicy) -> bool:
     return row.attempts < policy.max_attempts and claimed <= now - timedelta(seconds=wait)
 
 
+def _candidates(
+    uow: UnitOfWork, *, batch: int, skip: set[int], policy: RetryPolicy
+) -> list[OutboxMessage]:
+    """The rows a claim looks at, in its order, inside the caller's transaction."""
+    # New rows first, in order; then retries, the longest-waiting first, so rows that are
+    # not yet due never crowd out the ones that are.
+    fresh = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.pending)
+    retries = select(OutboxMessage).where(
+        or_(
+            OutboxMessage.status == OutboxStatus.sending,
+            and_(
+                col(OutboxMessage.status) == OutboxStatus.failed,
+                col(OutboxMessage.attempts) < policy.max_attempts,
+            ),
+        )
+    )
+    if skip:
+        fresh = fresh.where(col(OutboxMessage.id).not_in(skip))
+        retries = retries.where(col(OutboxMessage.id).not_in(skip))
+    fresh = fresh.order_by(col(OutboxMessage.id)).limit(batch)
+    retries = retries.order_by(col(OutboxMessage.claimed_at), col(OutboxMessage.id))
+    retries = retries.limit(batch * 10)
+    if uow.is_postgres and not uow.read_only:
+        # Another deliverer's claimed rows are skipped, not waited for.
+        fresh = fresh.with_for_update(skip_locked=True)
+        retries = retries.with_for_update(skip_locked=True)
+    rows = list(uow.session.exec(fresh).all())
+    if len(rows) < batch:
+        rows += list(uow.session.exec(retries).all())
+    return rows
+
+
 def claim(
     uow: UnitOfWork,
     *,
@@ -134,31 +166,7 @@ def claim(
     # Passwords for the credentials mails this claim may take, hashed before the write lock.
     minted = [mint_password() for _ in range(_credentials_due(uow, batch, skip, policy, now))]
     with uow:
-        # New rows first, in order; then retries, the longest-waiting first, so rows that are
-        # not yet due never crowd out the ones that are.
-        fresh = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.pending)
-        retries = select(OutboxMessage).where(
-            or_(
-                OutboxMessage.status == OutboxStatus.sending,
-                and_(
-                    col(OutboxMessage.status) == OutboxStatus.failed,
-                    col(OutboxMessage.attempts) < policy.max_attempts,
-                ),
-            )
-        )
-        if skip:
-            fresh = fresh.where(col(OutboxMessage.id).not_in(skip))
-            retries = retries.where(col(OutboxMessage.id).not_in(skip))
-        fresh = fresh.order_by(col(OutboxMessage.id)).limit(batch)
-        retries = retries.order_by(col(OutboxMessage.claimed_at), col(OutboxMessage.id))
-        retries = retries.limit(batch * 10)
-        if uow.is_postgres:
-            # Another deliverer's claimed rows are skipped, not waited for.
-            fresh = fresh.with_for_update(skip_locked=True)
-            retries = retries.with_for_update(skip_locked=True)
-        rows = list(uow.session.exec(fresh).all())
-        if len(rows) < batch:
-            rows += list(uow.session.exec(retries).all())
+        rows = _candidates(uow, batch=batch, skip=skip, policy=policy)
         claimed: list[ClaimedMail] = []
         for row in rows:
             if len(claimed) >= batch:
@@ -220,24 +228,16 @@ def claim(
 def _credentials_due(
     uow: UnitOfWork, batch: int, skip: set[int], policy: RetryPolicy, now: datetime
 ) -> int:
-    """How many credentials mails a claim of `batch` rows may take (a short read, no claim)."""
+    """How many new passwords a claim of `batch` rows would mint (a snapshot read, no claim)."""
     with uow.reading():
-        rows = uow.session.exec(
-            select(OutboxMessage)
-            .where(OutboxMessage.template == "credentials")
-            .where(
-                col(OutboxMessage.status).in_(
-                    [OutboxStatus.pending, OutboxStatus.sending, OutboxStatus.failed]
-                )
-            )
-            .where(col(OutboxMessage.attempts) < policy.max_attempts)
-        ).all()
-        due = [
+        taken = [
             row
-            for row in rows
-            if row.id not in skip and is_due(row, now, policy) and not _outcome_unknown(row)
-        ]
-    return min(len(due), batch)
+            for row in _candidates(uow, batch=batch, skip=skip, policy=policy)
+            if is_due(row, now, policy) and row.attempts < policy.max_attempts
+        ][:batch]
+        return sum(
+            1 for row in taken if row.template == "credentials" and not _outcome_unknown(row)
+        )
 
 
 # `last_error` of a send whose message data left but whose answer never came.
