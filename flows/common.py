@@ -77,9 +77,12 @@ def uow_factory(settings: Settings) -> UnitOfWork:
     return UnitOfWork(engine_for(settings.resolved_database_url))
 
 
-async def deliver_due_mail(settings: Settings) -> DeliveryReport:
-    """Send what the outbox holds that is due (new, or due for another try), as configured."""
+async def deliver_due_mail(settings: Settings, application_id: int | None = None) -> DeliveryReport:
+    """Send what the outbox holds that is due (new, or due for another try), as configured.
+
+    `application_id`: only that application's mail (what a request run sends).
+    """
     # Imported here: the delivery loop pulls in aiosmtplib and Jinja, which most commands skip.
     from flows.delivery import outbox_sender
 
-    return await outbox_sender(settings)(lambda: uow_factory(settings))
+    return await outbox_sender(settings, application_id)(lambda: uow_factory(settings))

@@ -70,14 +70,18 @@ def transport_for(settings: Settings) -> Transport:
 
 
 def outbox_sender(
-    settings: Settings,
+    settings: Settings, application_id: int | None = None
 ) -> Callable[[Callable[[], UnitOfWork]], Awaitable[DeliveryReport]]:
-    """One delivery pass as configured, on the caller's units of work (serve, CLI, portal)."""
+    """One delivery pass as configured, on the caller's units of work (serve, CLI, portal).
+
+    `application_id`: only that application's mail.
+    """
     # Imported here: flows.invoices reads the books through flows.common.
     from flows.invoices import invoice_attachments
 
     async def send(uow_factory: Callable[[], UnitOfWork]) -> DeliveryReport:
         return await deliver_pending(
+            application_id=application_id,
             uow_factory=uow_factory,
             transport=transport_for(settings),
             home=settings.home,
@@ -172,8 +176,11 @@ async def deliver_pending(
     login_url: str = DEFAULT_LOGIN_URL,
     shared_context: Mapping[str, Any] | None = None,
     documents: DocumentMaker | None = None,
+    application_id: int | None = None,
 ) -> DeliveryReport:
     """Send what is due in the outbox (at most `limit` rows); each row is tried once per pass.
+
+    `application_id`: only that application's mail (see `handlers.outbox.claim`).
 
     `shared_context` is what every template may name (the provider); `documents` makes the
     files a mail carries at send time (the invoice PDF).
@@ -187,7 +194,12 @@ async def deliver_pending(
         while limit is None or len(tried) < limit:
             batch = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - len(tried))
             claimed = claim(
-                uow_factory(), batch=batch, skip=tried, policy=policy, message_id_domain=domain
+                uow_factory(),
+                batch=batch,
+                skip=tried,
+                policy=policy,
+                message_id_domain=domain,
+                application_id=application_id,
             )
             if not claimed:
                 break

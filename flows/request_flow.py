@@ -163,9 +163,13 @@ def apply_to_books(application_id: int, actor: str) -> str:
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
-async def deliver_mail() -> int:
-    """Send what the outbox holds; the number of messages sent."""
-    return (await deliver_due_mail(load_settings())).sent
+async def deliver_mail(application_id: int | None = None) -> int:
+    """Send the application's mail (everything due, without one); the number sent.
+
+    A request run sends only its own replies: concurrent runs would otherwise each claim the
+    others' rows. Whatever a run leaves (a relay away) the housekeeping pass sends.
+    """
+    return (await deliver_due_mail(load_settings(), application_id)).sent
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF, persist_result=False)
@@ -265,7 +269,7 @@ async def carry_request(application_id: int) -> str:
     """Check, wait for staff (twice, for risky requests), then apply or reject; the end status."""
     if check_against_books(application_id) > 0:
         reject_for_errors(application_id)
-        await deliver_mail()
+        await deliver_mail(application_id)
         return "rejected"
 
     four_eyes = approvals_needed(application_id) == 2
@@ -284,11 +288,11 @@ async def carry_request(application_id: int) -> str:
 
     if decided.decision == "reject":
         reject_with_comment(application_id, decided.staff, decided.comment)
-        await deliver_mail()
+        await deliver_mail(application_id)
         return "rejected"
 
     status = apply_to_books(application_id, decided.staff)
-    await deliver_mail()
+    await deliver_mail(application_id)
     return status
 
 

@@ -118,7 +118,12 @@ def is_due(row: OutboxMessage, now: datetime, policy: RetryPolicy) -> bool:
 
 
 def _candidates(
-    uow: UnitOfWork, *, batch: int, skip: set[int], policy: RetryPolicy
+    uow: UnitOfWork,
+    *,
+    batch: int,
+    skip: set[int],
+    policy: RetryPolicy,
+    application_id: int | None = None,
 ) -> list[OutboxMessage]:
     """The rows a claim looks at, in its order, inside the caller's transaction."""
     # New rows first, in order; then retries, the longest-waiting first, so rows that are
@@ -136,6 +141,9 @@ def _candidates(
     if skip:
         fresh = fresh.where(col(OutboxMessage.id).not_in(skip))
         retries = retries.where(col(OutboxMessage.id).not_in(skip))
+    if application_id is not None:
+        fresh = fresh.where(OutboxMessage.application_id == application_id)
+        retries = retries.where(OutboxMessage.application_id == application_id)
     fresh = fresh.order_by(col(OutboxMessage.id)).limit(batch)
     retries = retries.order_by(col(OutboxMessage.claimed_at), col(OutboxMessage.id))
     retries = retries.limit(batch * 10)
@@ -156,17 +164,24 @@ def claim(
     skip: set[int],
     policy: RetryPolicy,
     message_id_domain: str = "docintake.invalid",
+    application_id: int | None = None,
 ) -> list[ClaimedMail]:
     """Take up to `batch` due rows (not in `skip`) for sending, committed before anything leaves.
+
+    `application_id`: only that application's mail (a request run sends its own replies, so
+    concurrent runs never compete for one another's rows); None: everything due.
 
     A row gets its Message-ID on its first claim and keeps it for every retry, so a client's
     answer can be matched to it whichever attempt reached them.
     """
     now = utcnow()
     # Passwords for the credentials mails this claim may take, hashed before the write lock.
-    minted = [mint_password() for _ in range(_credentials_due(uow, batch, skip, policy, now))]
+    due = _credentials_due(uow, batch, skip, policy, now, application_id)
+    minted = [mint_password() for _ in range(due)]
     with uow:
-        rows = _candidates(uow, batch=batch, skip=skip, policy=policy)
+        rows = _candidates(
+            uow, batch=batch, skip=skip, policy=policy, application_id=application_id
+        )
         claimed: list[ClaimedMail] = []
         for row in rows:
             if len(claimed) >= batch:
@@ -226,13 +241,20 @@ def claim(
 
 
 def _credentials_due(
-    uow: UnitOfWork, batch: int, skip: set[int], policy: RetryPolicy, now: datetime
+    uow: UnitOfWork,
+    batch: int,
+    skip: set[int],
+    policy: RetryPolicy,
+    now: datetime,
+    application_id: int | None,
 ) -> int:
     """How many new passwords a claim of `batch` rows would mint (a snapshot read, no claim)."""
     with uow.reading():
         taken = [
             row
-            for row in _candidates(uow, batch=batch, skip=skip, policy=policy)
+            for row in _candidates(
+                uow, batch=batch, skip=skip, policy=policy, application_id=application_id
+            )
             if is_due(row, now, policy) and row.attempts < policy.max_attempts
         ][:batch]
         return sum(

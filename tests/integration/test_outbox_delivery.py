@@ -29,7 +29,7 @@ from handlers.commands import (
 )
 from handlers.credentials import verify_password
 from handlers.db import UnitOfWork
-from handlers.models import OutboxMessage, OutboxStatus, User, utcnow
+from handlers.models import Application, OutboxMessage, OutboxStatus, User, utcnow
 from handlers.operations import add_users
 from handlers.outbox import enqueue
 from handlers.selfservice import change_password, request_password_reset, reset_password
@@ -437,3 +437,34 @@ def test_a_lost_answer_after_the_data_gives_one_later_copy_with_the_same_passwor
     # Sent now; and had the retry been lost too, no attempt would be left for a third copy.
     assert _deliver(books, _smtp(smtp_sink), tmp_path, retry_base_seconds=0.0).sent == 0
     assert len(smtp_sink.messages) == 1
+
+
+def test_a_run_sends_its_own_applications_mail_and_leaves_the_rest(
+    books: UnitOfWork, tmp_path: Path
+) -> None:
+    """Delivery for one application sends its mail only; the other's waits for its own run."""
+    ids = []
+    with books:
+        for reference in ("LUR-2026-000901", "LUR-2026-000902"):
+            row = Application(reference=reference, document_sha256="0" * 64, form_type="user_add")
+            books.session.add(row)
+            books.session.flush()
+            assert row.id is not None
+            ids.append(row.id)
+            enqueue(
+                books.session,
+                template="receipt",
+                recipient=f"{reference.lower()}@ozols.lv",
+                context={"reference": reference},
+                dedupe_key=reference,
+                application_id=row.id,
+            )
+        books.commit()
+    transport = FolderTransport(tmp_path / "outbox", mail_from=MAIL_FROM)
+    report = _deliver(books, transport, tmp_path, application_id=ids[0])
+    assert report.sent == 1
+    with books:
+        status = {
+            m.application_id: m.status for m in books.session.exec(select(OutboxMessage)).all()
+        }
+    assert status == {ids[0]: OutboxStatus.sent, ids[1]: OutboxStatus.pending}
