@@ -445,6 +445,14 @@ def start_prefect(
         options=("--no-services", "--workers", str(workers)),
         extra_env=REDIS_SETTINGS,
     )
+    # The schema first, once: N API processes starting on an empty database race to create it.
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    subprocess.run(  # noqa: S603 - our own environment's prefect
+        [str(Path(sys.executable).parent / "prefect"), "server", "database", "upgrade", "-y"],
+        env=server.environment(),
+        check=True,
+        capture_output=True,
+    )
     server.start()
     with (prefect_home / "services.log").open("ab") as log:
         services = subprocess.Popen(  # noqa: S603 - our own environment's prefect
