@@ -83,6 +83,7 @@ class RunControl:
     """One executing run: its intent, and the loop and task that cancel it."""
 
     flow_run_id: UUID
+    flow_run: FlowRun | None = None
     intent: str | None = None
     loop: asyncio.AbstractEventLoop | None = None
     task: asyncio.Task[Any] | None = None
@@ -331,7 +332,7 @@ class Engine:
         flow = self.flows[flow_run.deployment_id] if flow_run.deployment_id else None
         if flow is None:
             return
-        control = RunControl(flow_run.id)
+        control = RunControl(flow_run.id, flow_run=flow_run)
         self.executing[flow_run.id] = control
         # The run sees the settings context the engine was started in (tests narrow it).
         context = contextvars.copy_context()
@@ -407,6 +408,15 @@ class Engine:
             control.interrupt(RESCHEDULE)
         for control in left:
             await asyncio.to_thread(control.finished.wait, 5.0)
+            # The restart below deletes the run's inputs: a decision given to it is copied
+            # into our database first, as recovery does before its restarts.
+            if self.before_run is not None and control.flow_run is not None:
+                try:
+                    await self.before_run(control.flow_run)
+                except Exception as exc:  # the flow will ask again rather than lose the run
+                    log.error(
+                        "before leaving flow run %s: %s", control.flow_run_id, type(exc).__name__
+                    )
             result: OrchestrationResult[Any] = await client.set_flow_run_state(
                 control.flow_run_id,
                 AwaitingRetry(message="Restarted: the docintake engine holding it stopped"),

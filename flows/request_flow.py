@@ -18,6 +18,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.flow_runs import asuspend_flow_run
 from prefect.runtime import flow_run as current_run
+from pydantic import ValidationError
 
 from flows.common import deliver_due_mail, load_settings, staff_key, uow_factory
 from flows.review import Decision, decision_model, form_titles, review_markdown
@@ -235,7 +236,14 @@ async def wait_for_decision(
             _review(application_id), notice=notice, answers=_answers(application_id)
         )
         model = decision_model(staff).with_initial_data(description=description)
-        decision = await asuspend_flow_run(wait_for_input=model, key=key)
+        try:
+            decision = await asuspend_flow_run(wait_for_input=model, key=key)
+        except ValidationError:
+            # The answer to this wait is gone (a restart deleted the run's inputs before its
+            # decision was copied): ask again under the next key instead of failing the run.
+            notice = " / ".join(message("decision_lost"))
+            logger.warning("The decision for stage %d was lost; asking again", stage)
+            continue
         verdict = await check_decision(
             DecisionAttempt(
                 application_id=application_id,

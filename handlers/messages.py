@@ -205,5 +205,10 @@ MESSAGES.update(
             "Nav neviena aktīva darbinieka: `docintake staff add LIETOTĀJVĀRDS`.",
             "No active staff: `docintake staff add USERNAME`.",
         ),
+        "decision_lost": (
+            "Iepriekšējais lēmums netika saglabāts (process tika pārstartēts): "
+            "lūdzu, izlemiet vēlreiz.",
+            "The previous decision was not kept (a process restart): please decide again.",
+        ),
     }
 )
