@@ -367,14 +367,23 @@ class Engine:
         # run, the result store and `before_run` each open (and TLS-configure) a client.
         async with AsyncClientContext.get_or_create():
             with SyncClientContext.get_or_create():
-                if self.before_run is not None:
-                    try:
-                        await self.before_run(flow_run)
-                    except Exception as exc:  # the flow records the decision itself, with retries
-                        log.error("before flow run %s: %s", flow_run.id, type(exc).__name__)
+                await self._copy_decisions(flow_run)
                 outcome = flow_engine.run_flow(flow, flow_run=flow_run, return_type="state")
                 if inspect.isawaitable(outcome):
                     await outcome
+
+    async def _copy_decisions(self, flow_run: FlowRun) -> None:
+        """`before_run` (copy the decisions a run holds into our database); failures logged.
+
+        A failure loses nothing: the flow records a decision itself, and asks again for one
+        that is gone.
+        """
+        if self.before_run is None:
+            return
+        try:
+            await self.before_run(flow_run)
+        except Exception as exc:
+            log.error("copying the decisions of flow run %s: %s", flow_run.id, type(exc).__name__)
 
     def _finished(self, control: RunControl) -> None:
         self.executing.pop(control.flow_run_id, None)
@@ -410,13 +419,8 @@ class Engine:
             await asyncio.to_thread(control.finished.wait, 5.0)
             # The restart below deletes the run's inputs: a decision given to it is copied
             # into our database first, as recovery does before its restarts.
-            if self.before_run is not None and control.flow_run is not None:
-                try:
-                    await self.before_run(control.flow_run)
-                except Exception as exc:  # the flow will ask again rather than lose the run
-                    log.error(
-                        "before leaving flow run %s: %s", control.flow_run_id, type(exc).__name__
-                    )
+            if control.flow_run is not None:
+                await self._copy_decisions(control.flow_run)
             result: OrchestrationResult[Any] = await client.set_flow_run_state(
                 control.flow_run_id,
                 AwaitingRetry(message="Restarted: the docintake engine holding it stopped"),
