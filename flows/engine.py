@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import prefect.client.orchestration as prefect_client_module
 from prefect import flow_engine
@@ -57,7 +57,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateName,
 )
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
 from prefect.context import AsyncClientContext, SyncClientContext
 from prefect.exceptions import Abort, Pause
@@ -321,11 +321,37 @@ class Engine:
         result: OrchestrationResult[Any] = await client.set_flow_run_state(flow_run.id, Pending())
         if result.status != SetStateStatus.ACCEPT:
             return False
+        if not await self._claimed_when_due(client, flow_run.id, result.state):
+            return False
         flow_run.state = result.state
         # Who holds the run, for recovery; a crash before this line leaves a Pending run
         # without a holder, which recovery treats as gone after a grace period.
         await client.update_flow_run(flow_run.id, infrastructure_pid=self.identity)
         return True
+
+    async def _claimed_when_due(
+        self, client: PrefectClient, flow_run_id: UUID, ours: State[Any] | None
+    ) -> bool:
+        """True when our Pending followed a state that made the run due (Scheduled's kind).
+
+        The server also accepts Pending after a Completed (without a persisted result), Failed
+        or Crashed state, to let a person re-run it. A claim from a stale read can land there:
+        another engine ran and finished the run between our read and our claim. That run
+        must not execute again; its ending state is put back.
+        """
+        if ours is None:
+            return True
+        history = await client.read_flow_run_states(flow_run_id)
+        before = [state for state in history if state.id != ours.id]
+        if not before:
+            return True
+        previous = max(before, key=lambda state: state.timestamp)
+        if previous.type == StateType.SCHEDULED:
+            return True
+        restored = previous.model_copy(update={"id": uuid4(), "timestamp": datetime.now(UTC)})
+        await client.set_flow_run_state(flow_run_id, restored, force=True)
+        log.warning("flow run %s was already %s: not run again", flow_run_id, previous.name)
+        return False
 
     def start(self, flow_run: FlowRun) -> None:
         """Execute a claimed run on its own thread and event loop."""

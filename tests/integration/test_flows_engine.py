@@ -15,7 +15,7 @@ import pytest
 from prefect import flow
 from prefect.client.orchestration import PrefectClient
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from prefect.states import Cancelling
+from prefect.states import AwaitingRetry, Cancelling, Completed, Pending, Running
 
 from flows.engine import Engine
 from tests.support.prefect_env import PrefectEnv
@@ -156,6 +156,46 @@ def test_two_engines_run_each_run_exactly_once(
     finally:
         other.stop.set()
         other.thread.join(timeout=30)
+
+
+def _claim_stale(prefect_env: PrefectEnv, then: list[Any]) -> tuple[bool, str]:
+    """Read a Scheduled run, let `then` happen to it, then claim it from that stale read."""
+    deployment_id = _deploy(sleeper)  # no engine serves it during these tests
+    engine = Engine({deployment_id: sleeper}, concurrency=1, poll_seconds=0.5)
+    run_id = _start(prefect_env.api_url, deployment_id, 0.1)
+
+    async def claim() -> bool:
+        async with PrefectClient(prefect_env.api_url) as client:
+            stale = await client.read_flow_run(UUID(run_id))
+            for state in then:
+                result = await client.set_flow_run_state(UUID(run_id), state, force=True)
+                assert result.status.value == "ACCEPT", result
+            return await engine.claim(client, stale)
+
+    return asyncio.run(claim()), run_id
+
+
+def test_a_stale_claim_gives_a_finished_run_back(prefect_env: PrefectEnv) -> None:
+    """A run another engine finished after this one read it is not run again; it stays Completed."""
+    claimed, run_id = _claim_stale(
+        prefect_env,
+        [Pending(), Running(), Completed(message="done elsewhere")],
+    )
+    assert claimed is False
+    run = prefect_env.flow_run(run_id)
+    assert (run.state.name, run.state.message) == ("Completed", "done elsewhere")
+    names = [name for name, _m in prefect_env.state_history(run_id)]
+    assert names.count("Running") == 1, names
+
+
+def test_a_stale_read_of_a_run_due_again_still_claims_it(prefect_env: PrefectEnv) -> None:
+    """A run that ran and is due again (a resume, a retry) since it was read is claimed as usual."""
+    claimed, run_id = _claim_stale(
+        prefect_env,
+        [Pending(), Running(), AwaitingRetry(message="resumed")],
+    )
+    assert claimed is True
+    assert _state_name(prefect_env, run_id) == "Pending"
 
 
 def test_a_stopping_engine_leaves_its_unfinished_run_to_the_next(prefect_env: PrefectEnv) -> None:
