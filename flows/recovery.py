@@ -120,6 +120,8 @@ async def restart_interrupted_runs(settings: Settings, client: PrefectClient) ->
             if application_id is not None:
                 # Before the restart deletes them; a failure here leaves the run for next time.
                 await capture_decisions(client, run.id, application_id)
+            if not await _still_as_read(client, run):
+                continue  # moved on since the batch was read (a fresh engine took it): its own
             if gone:
                 await client.set_flow_run_state(
                     run.id,
@@ -138,6 +140,17 @@ async def restart_interrupted_runs(settings: Settings, client: PrefectClient) ->
                 )
                 restarted.append(reference)
     return restarted
+
+
+async def _still_as_read(client: PrefectClient, run: FlowRun) -> bool:
+    """True when the run is still in the state, and with the holder, it was read with.
+
+    A batch is read once and a restart is forced: between the two a drain may have handed
+    the run over and a fresh engine claimed it; restarting it then would fail a live run.
+    """
+    now = await client.read_flow_run(run.id)
+    same_state = (now.state.id if now.state else None) == (run.state.id if run.state else None)
+    return same_state and now.infrastructure_pid == run.infrastructure_pid
 
 
 _MAYBE_STOPPED = [StateType.CRASHED, StateType.CANCELLED, StateType.PENDING, StateType.RUNNING]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
 from functools import partial
+from uuid import UUID
 
 import pytest
-from prefect.states import Crashed, Pending, Running
+from prefect.client.orchestration import PrefectClient
+from prefect.states import AwaitingRetry, Crashed, Pending, Running
 
-from flows.engine import process_start_ticks
+from flows import recovery
+from flows.engine import process_identity, process_start_ticks
+from flows.settings import Settings
 from handlers import decisions
 from handlers.models import ApplicationStatus
 from tests.support.flows_helpers import (
@@ -125,3 +130,41 @@ def test_a_decision_given_as_its_engine_dies_is_applied_once(prefect_env: Prefec
     )
     history = prefect_env.state_history(run_id)
     assert any(name == "Crashed" and "is gone" in m for name, m in history), history
+
+
+def test_recovery_leaves_alone_a_run_a_live_engine_took_meanwhile(
+    prefect_env: PrefectEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run handed to a live engine while recovery was busy with it is not restarted under it."""
+    books = seed_contract(prefect_env)
+    application_id, _reference, run_id = waiting_application(
+        prefect_env, books, "user_add", new_user_fields(f"h.{books.contract_no}@ozols.test")
+    )
+    prefect_env.kill_serving()
+    live = process_identity()  # this test process: alive throughout
+    try:
+        # As recovery reads it: Pending, held by a process that is gone.
+        prefect_env.force_state(run_id, Pending())
+        prefect_env.set_holder(run_id, _dead_process_identity())
+
+        async def taken_over(client: PrefectClient, flow_run_id: UUID, _application: int) -> None:
+            # Meanwhile a drain hands it over and a fresh engine claims it.
+            await client.set_flow_run_state(flow_run_id, AwaitingRetry(), force=True)
+            await client.set_flow_run_state(flow_run_id, Pending())
+            await client.update_flow_run(flow_run_id, infrastructure_pid=live)
+
+        monkeypatch.setattr(recovery, "capture_decisions", taken_over)
+
+        async def one_pass() -> list[str]:
+            async with PrefectClient(prefect_env.api_url) as client:
+                return await recovery.restart_interrupted_runs(Settings(), client)
+
+        assert asyncio.run(one_pass()) == []
+        run = prefect_env.flow_run(run_id)
+        assert run.state is not None
+        assert run.state.name == "Pending"
+        assert run.infrastructure_pid == live
+    finally:
+        prefect_env.force_state(run_id, AwaitingRetry())
+        prefect_env.start_serving()
+    assert prefect_env.wait_for_resuspended(application_id, "decision-1") == run_id
