@@ -168,3 +168,35 @@ def test_recovery_leaves_alone_a_run_a_live_engine_took_meanwhile(
         prefect_env.force_state(run_id, AwaitingRetry())
         prefect_env.start_serving()
     assert prefect_env.wait_for_resuspended(application_id, "decision-1") == run_id
+
+
+def test_a_decision_lost_before_it_was_copied_is_asked_for_again(prefect_env: PrefectEnv) -> None:
+    """A resumed run whose decision input is gone waits again, says so, and applies once."""
+    books = seed_contract(prefect_env)
+    application_id, reference, run_id = waiting_application(
+        prefect_env, books, "user_add", new_user_fields(f"l.{books.contract_no}@ozols.test")
+    )
+    prefect_env.kill_serving()
+    try:
+        code, output = staff_cli("approve", reference, "--staff", "ilze", "--no-wait")
+        assert code == 0, output
+
+        async def lose_it() -> None:
+            # What a restart does to the run's inputs when nobody copied the decision first.
+            async with PrefectClient(prefect_env.api_url) as client:
+                await client.delete_flow_run_input(UUID(run_id), "suspended-decision-1-1-response")
+
+        asyncio.run(lose_it())
+    finally:
+        prefect_env.start_serving()
+    assert prefect_env.wait_for_resuspended(application_id, "decision-1-2") == run_id
+    assert decisions.approvals_for(application_id, uow=prefect_env.uow()) == []
+
+    def said_lost() -> bool:
+        warnings = [text for level, text in prefect_env.logs(run_id) if level >= 30]
+        return any("decision for stage 1 was lost" in text for text in warnings)
+
+    prefect_env.wait_for(said_lost, timeout=30, what="the run's warning that it asks again")
+    code, output = staff_cli("approve", reference, "--staff", "ilze")
+    assert code == 0, output
+    assert applied_by(prefect_env, application_id) == ["ilze"]
