@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
@@ -44,6 +45,7 @@ from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
 from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
+from prefect.exceptions import PrefectHTTPStatusError
 from prefect.states import AwaitingRetry, Crashed
 
 from flows.common import deliver_due_mail, uow_factory
@@ -92,18 +94,49 @@ def process_gone(run: FlowRun, *, now: datetime) -> bool:
     return state.type == StateType.PENDING and now - state.timestamp > UNCLAIMED_GRACE
 
 
+# Prefect writes a suspended run's form (its input schema) just after the Suspended state; a
+# run Suspended this long without one lost its process in between.
+FORMLESS_GRACE = timedelta(seconds=20)
+# Suspended states whose form was seen: each is checked once, not on every pass.
+_FORMS_SEEN: set[UUID] = set()
+
+
+async def lost_its_form(client: PrefectClient, run: FlowRun, *, now: datetime) -> bool:
+    """True for a run Suspended for a decision whose form was never written.
+
+    Nobody can resume such a run: Prefect refuses every decision ("Run input schema not
+    found"), in the UI and in the CLI, and the application would wait for ever.
+    """
+    state = run.state
+    if state is None or state.type != StateType.PAUSED or state.id in _FORMS_SEEN:
+        return False
+    keyset = state.state_details.run_input_keyset
+    if not keyset or "schema" not in keyset or now - state.timestamp < FORMLESS_GRACE:
+        return False
+    try:
+        await client.read_flow_run_input(run.id, keyset["schema"])
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code == HTTPStatus.NOT_FOUND:
+            return True
+        raise
+    _FORMS_SEEN.add(state.id)
+    return False
+
+
 async def restart_interrupted_runs(settings: Settings, client: PrefectClient) -> list[str]:
     """Restart every run of an open application that stopped, or whose process is gone.
 
     Asks our database which runs carry open applications and Prefect where each one is: a
     Crashed run, one cancelled by a shutdown, and a Pending or Running run whose process is gone
     are restarted — after the decisions they hold were copied into our database, since the
-    restart deletes a run's inputs. Their references.
+    restart deletes a run's inputs. So is a run Suspended without its form (`lost_its_form`).
+    Their references.
     """
     open_runs = decisions.open_runs(uow=uow_factory(settings))
     run_ids = list(open_runs)
     restarted: list[str] = []
     moment = datetime.now(UTC)
+    suspended: set[UUID] = set()
     for start in range(0, len(run_ids), BATCH):
         runs = await client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
@@ -112,8 +145,11 @@ async def restart_interrupted_runs(settings: Settings, client: PrefectClient) ->
             )
         )
         for run in runs:
+            if run.state is not None and run.state.type == StateType.PAUSED:
+                suspended.add(run.state.id)
             gone = process_gone(run, now=moment)
-            if not (gone or interrupted(run.state)):
+            formless = not gone and await lost_its_form(client, run, now=moment)
+            if not (gone or formless or interrupted(run.state)):
                 continue
             reference = open_runs[str(run.id)]
             application_id = application_of(run.parameters)
@@ -122,23 +158,29 @@ async def restart_interrupted_runs(settings: Settings, client: PrefectClient) ->
                 await capture_decisions(client, run.id, application_id)
             if not await _still_as_read(client, run):
                 continue  # moved on since the batch was read (a fresh engine took it): its own
-            if gone:
-                await client.set_flow_run_state(
-                    run.id,
-                    Crashed(message=f"Its process ({run.infrastructure_pid or '?'}) is gone."),
-                    force=True,
+            if gone or formless:
+                why = (
+                    "It suspended, but its process was killed before it wrote its decision form."
+                    if formless
+                    else f"Its process ({run.infrastructure_pid or '?'}) is gone."
                 )
+                # Leaving a final state also forgets the run's pause keys: it waits afresh.
+                await client.set_flow_run_state(run.id, Crashed(message=why), force=True)
             result: OrchestrationResult[Any] = await client.set_flow_run_state(
-                run.id, AwaitingRetry(message=f"Restarted by docintake ({reference})"), force=gone
+                run.id,
+                AwaitingRetry(message=f"Restarted by docintake ({reference})"),
+                force=gone or formless,
             )
             if result.status == SetStateStatus.ACCEPT:
                 # Reference and state only: the run's message may quote a traceback.
+                label = "vanished" if gone else "formless" if formless else None
                 log.warning(
                     "restarted the %s run of %s",
-                    "vanished" if gone else run.state.name if run.state else "?",
+                    label or (run.state.name if run.state else "?"),
                     reference,
                 )
                 restarted.append(reference)
+    _FORMS_SEEN.intersection_update(suspended)  # forget states that are over
     return restarted
 
 
@@ -153,7 +195,13 @@ async def _still_as_read(client: PrefectClient, run: FlowRun) -> bool:
     return same_state and now.infrastructure_pid == run.infrastructure_pid
 
 
-_MAYBE_STOPPED = [StateType.CRASHED, StateType.CANCELLED, StateType.PENDING, StateType.RUNNING]
+_MAYBE_STOPPED = [
+    StateType.CRASHED,
+    StateType.CANCELLED,
+    StateType.PENDING,
+    StateType.RUNNING,
+    StateType.PAUSED,
+]
 
 
 UNRESPONSIVE_AUTOMATION = "docintake: crash runs whose process is gone"

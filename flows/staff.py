@@ -112,8 +112,13 @@ async def resume_with_decision(url: str, flow_run_id: str, run_input: dict[str, 
             if result.status == SetStateStatus.ACCEPT:
                 return pause_key
             reason = getattr(result.details, "reason", None) or str(result.status)
-            if not reason.startswith(SCHEMA_NOT_YET) or time.monotonic() > deadline:
+            if not reason.startswith(SCHEMA_NOT_YET):
                 raise ResumeRefusedError(reason)
+            if time.monotonic() > deadline:
+                raise ResumeRefusedError(
+                    "the run waits without its decision form (its process was killed as it "
+                    "suspended); docintake restarts it shortly — decide again once it waits"
+                )
             await asyncio.sleep(0.3)
 
 

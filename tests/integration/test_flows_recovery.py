@@ -200,3 +200,31 @@ def test_a_decision_lost_before_it_was_copied_is_asked_for_again(prefect_env: Pr
     code, output = staff_cli("approve", reference, "--staff", "ilze")
     assert code == 0, output
     assert applied_by(prefect_env, application_id) == ["ilze"]
+
+
+def test_a_run_suspended_without_its_form_is_restarted_and_decided(prefect_env: PrefectEnv) -> None:
+    """A run killed between its suspend and writing its form is restarted; staff then decide."""
+    books = seed_contract(prefect_env)
+    application_id, reference, run_id = waiting_application(
+        prefect_env, books, "user_add", new_user_fields(f"f.{books.contract_no}@ozols.test")
+    )
+    first = prefect_env.flow_run(run_id).state
+    assert first is not None
+
+    async def lose_form() -> None:
+        # Prefect writes the form (the input schema) just after the Suspended state.
+        async with PrefectClient(prefect_env.api_url) as client:
+            await client.delete_flow_run_input(UUID(run_id), "suspended-decision-1-1-schema")
+
+    asyncio.run(lose_form())
+
+    def suspended_again() -> bool:
+        state = prefect_env.flow_run(run_id).state
+        return state is not None and state.name == "Suspended" and state.id != first.id
+
+    prefect_env.wait_for(suspended_again, timeout=120, what="the run to wait again, with a form")
+    history = prefect_env.state_history(run_id)
+    assert any(name == "Crashed" and "form" in message for name, message in history), history
+    code, output = staff_cli("approve", reference, "--staff", "ilze")
+    assert code == 0, output
+    assert applied_by(prefect_env, application_id) == ["ilze"]
