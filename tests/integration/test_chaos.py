@@ -159,6 +159,39 @@ def _statuses(engine: Engine) -> Counter[str]:
         return Counter(str(s) for s in uow.session.exec(select(Application.status)).all())
 
 
+def _stuck(api_url: str, engine: Engine) -> list[str]:
+    """For each application not applied: its status and its run's states, for the failure."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with UnitOfWork(engine) as uow:
+        rows = uow.session.exec(
+            select(Application.reference, Application.status, Application.flow_run_id).where(
+                Application.status != ApplicationStatus.applied
+            )
+        ).all()
+
+    async def describe() -> list[str]:
+        lines = []
+        async with PrefectClient(api_url) as client:
+            for reference, status, run_id in rows:
+                if run_id is None:
+                    lines.append(f"{reference} {status}: no run")
+                    continue
+                states = await client.read_flow_run_states(UUID(run_id))
+                history = " > ".join(
+                    f"{s.name}[{s.state_details.pause_key or ''}]({(s.message or '')[:80]})"
+                    for s in states
+                )
+                logs = await client.read_logs(
+                    log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(run_id)]))
+                )
+                warnings = [entry.message[:120] for entry in logs if entry.level >= 30]
+                lines.append(f"{reference} {status} {run_id}: {history}; warnings {warnings}")
+        return lines
+
+    return asyncio.run(describe())
+
+
 def _all_applied(engine: Engine) -> bool:
     with UnitOfWork(engine) as uow:
         statuses = uow.session.exec(select(Application.status)).all()
@@ -243,7 +276,8 @@ def test_sigkills_lose_no_decision_and_apply_and_mail_each_application_once(
             time.sleep(1.0)
         assert kills >= 8, "the killer must actually have killed"
         assert _all_applied(engine), (
-            f"not all {N} applied {time.monotonic() - started:.0f} s in: {_statuses(engine)}"
+            f"not all {N} applied {time.monotonic() - started:.0f} s in: {_statuses(engine)}; "
+            + "\n".join(_stuck(server.api_url, engine))
         )
         assert approved == set(ids), "staff approved each application exactly once"
         with UnitOfWork(engine) as uow:
