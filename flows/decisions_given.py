@@ -94,7 +94,7 @@ def record_given(
     application = decisions.get_application(application_id, uow=uow)
     if application is None:
         return 0
-    # The same rule as the flow's `approvals_needed`: a risky type or an unverified sender.
+    # The same rule as the flow's `check_and_wait`: a risky type or an unverified sender.
     four_eyes = needs_two_approvals(
         application.form_type, sender_verified=application.sender_verified
     )

@@ -69,9 +69,16 @@ def _issue_dict(issue: Any) -> dict[str, Any]:
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
-def check_against_books(application_id: int) -> int:
-    """Check the application against the books, store what was found; the number of errors."""
+def check_and_wait(application_id: int, flow_run_id: str) -> dict[str, int]:
+    """Check the application against the books; if it passes, mark it waiting under this run.
+
+    Returns {"errors": how many, "approvals": how many different staff must approve} — two for
+    risky request types and unverified senders, 0 when there are errors. One task for what a
+    run does before its review: each task costs the Prefect server a task run and its states,
+    and a resumed run replays them all.
+    """
     from handlers.checks import check_application
+    from handlers.request_types import needs_two_approvals
 
     settings = load_settings()
     application = _application(application_id)
@@ -86,7 +93,11 @@ def check_against_books(application_id: int) -> int:
     errors = [_issue_dict(e) for e in result.errors]
     warnings = [_issue_dict(w) for w in result.warnings]
     decisions.record_check(application_id, uow=uow, errors=errors, warnings=warnings)
-    return len(errors)
+    if errors:
+        return {"errors": len(errors), "approvals": 0}
+    decisions.mark_awaiting_approval(application_id, uow=uow, flow_run_id=flow_run_id)
+    two = needs_two_approvals(application.form_type, sender_verified=application.sender_verified)
+    return {"errors": 0, "approvals": 2 if two else 1}
 
 
 @task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
@@ -101,15 +112,6 @@ def reject_for_errors(application_id: int) -> str:
         errors=application.errors,
     )
     return "rejected"
-
-
-@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
-def mark_waiting(application_id: int, flow_run_id: str) -> str:
-    """Set `awaiting_approval` with the flow run that waits."""
-    decisions.mark_awaiting_approval(
-        application_id, uow=uow_factory(load_settings()), flow_run_id=flow_run_id
-    )
-    return "awaiting_approval"
 
 
 # Returns None on purpose: the review text holds personal data and must never be persisted;
@@ -263,25 +265,15 @@ async def wait_for_decision(
         logger.warning("Decision refused (%s); waiting again (stage %d)", verdict.code, stage)
 
 
-@task(retries=IO_RETRIES, retry_delay_seconds=IO_BACKOFF)
-def approvals_needed(application_id: int) -> int:
-    """How many different staff must approve: two for risky types and unverified senders."""
-    from handlers.request_types import needs_two_approvals
-
-    application = _application(application_id)
-    two = needs_two_approvals(application.form_type, sender_verified=application.sender_verified)
-    return 2 if two else 1
-
-
 async def carry_request(application_id: int) -> str:
     """Check, wait for staff (twice, for risky requests), then apply or reject; the end status."""
-    if check_against_books(application_id) > 0:
+    checked = check_and_wait(application_id, str(current_run.id))
+    if checked["errors"] > 0:
         reject_for_errors(application_id)
         await deliver_mail(application_id)
         return "rejected"
 
-    four_eyes = approvals_needed(application_id) == 2
-    mark_waiting(application_id, str(current_run.id))
+    four_eyes = checked["approvals"] == 2
     await publish_review(application_id)
 
     first = await wait_for_decision(application_id, stage=1)
