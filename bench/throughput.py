@@ -453,6 +453,18 @@ def start_prefect(
         check=True,
         capture_output=True,
     )
+    # Block types are registered when an API process starts, and N of them starting on a fresh
+    # database race on it (Prefect 3.9.1: `uq_block_type__slug`, one of them dies): one API
+    # process starts and stops first, so the N find them registered.
+    first = PrefectServer(
+        prefect_home,
+        free_port(),
+        database_url=database_url,
+        options=("--no-services",),
+        extra_env=REDIS_SETTINGS,
+    )
+    first.start()
+    first.stop()
     server.start()
     with (prefect_home / "services.log").open("ab") as log:
         services = subprocess.Popen(  # noqa: S603 - our own environment's prefect

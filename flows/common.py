@@ -35,10 +35,40 @@ def make_private(home: Path, database_url: str | None = None) -> None:
                 file.chmod(0o600)
 
 
+# Settings read, by what they were read from: a run's tasks ask many times a second, and
+# reading the environment and `.env` and narrowing the home each time took about a sixth of
+# the engine's CPU (py-spy, bench/throughput.py).
+_SETTINGS: dict[tuple[object, ...], Settings] = {}
+_SETTINGS_KEPT = 8
+
+
+def _settings_source() -> tuple[object, ...]:
+    """What Settings() would read: our variables, and which `.env` as it is now."""
+    ours = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("DOCINTAKE_"))
+    )
+    dotenv = Path(".env").absolute()
+    try:
+        stat = dotenv.stat()
+    except OSError:
+        return ours, str(dotenv), None
+    return ours, str(dotenv), stat.st_mtime_ns, stat.st_size
+
+
 def load_settings() -> Settings:
-    """Settings from the environment and `.env`, with a private home created."""
-    settings = Settings()
-    make_private(settings.home, settings.resolved_database_url)
+    """Settings from the environment and `.env`, with a private home created.
+
+    Read again only when our variables or the `.env` file changed; callers must not modify
+    the object they get.
+    """
+    source = _settings_source()
+    settings = _SETTINGS.get(source)
+    if settings is None:
+        settings = Settings()
+        make_private(settings.home, settings.resolved_database_url)
+        if len(_SETTINGS) >= _SETTINGS_KEPT:
+            _SETTINGS.clear()
+        _SETTINGS[source] = settings
     return settings
 
 
