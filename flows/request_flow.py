@@ -25,7 +25,13 @@ from flows.review import Decision, decision_model, form_titles, review_markdown
 from handlers import decisions
 from handlers.messages import message
 from handlers.models import Application
-from handlers.staff import CodeCheck, DecisionAttempt, list_staff, verify_decision
+from handlers.staff import (
+    CodeCheck,
+    DecisionAttempt,
+    decision_verdict,
+    list_staff,
+    verify_decision,
+)
 from handlers.threads import ClientAnswerView, client_answers
 from handlers.views import ReviewView, review_view
 
@@ -189,6 +195,10 @@ async def check_decision(attempt: DecisionAttempt) -> CodeCheck:
     from flows.decisions_given import decision_given_at
 
     settings = load_settings()
+    # The engine's copy (flows/decisions_given.py) usually judged it before the run started.
+    stored = decision_verdict(attempt.key, uow=uow_factory(settings))
+    if stored is not None:
+        return stored
     async with get_client() as client:
         given_at = await decision_given_at(client, UUID(attempt.flow_run_id), attempt.pause_key)
     return verify_decision(

@@ -309,8 +309,8 @@ def verify_decision(
 
 
 def decision_verdict(attempt_key: str, *, uow: UnitOfWork) -> CodeCheck | None:
-    """The verdict on a decision attempt, once the run has checked it (for the CLI to report)."""
-    with uow:
+    """The verdict on a decision attempt once it was checked (by the run or the engine's copy)."""
+    with uow.reading():
         stored = uow.session.exec(
             select(OperationRecord).where(
                 OperationRecord.operation == DECISION_CHECK, OperationRecord.key == attempt_key
